@@ -1,0 +1,5 @@
+import sys
+
+from spark_jobs.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""parquet writer (owned by the writers work)."""

@@ -1,0 +1,1 @@
+"""csv and json writers (owned by the writers work)."""
