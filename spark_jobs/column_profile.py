@@ -1,0 +1,230 @@
+"""The profile job: per column its type, VALID / INVALID / EMPTY counts and value histograms.
+
+Two passes over the data, whatever the number of columns:
+
+1. one ``select`` of aggregate expressions for every column at once: counts, min, max, mean,
+   standard deviation, approximate quartiles and distinct counts, and for string columns how many
+   values fit each candidate type (to find the type the values mostly have);
+2. one ``explode`` + ``groupBy``: each row yields a (column, key) pair per column — the bucket
+   index for numbers and dates, the value itself for anything else — so all histograms and top-k
+   lists come out of one shuffle.
+
+(This module is not called ``profile``: run as a script, spark_jobs/ is sys.path[0] and a
+``profile.py`` there would shadow the standard library's, which cProfile imports.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+BUCKETS = 20
+TOP_K = 20
+
+# Candidate types for string columns, in the order a tie is broken.
+_CANDIDATES = [("Integer", T.LongType()), ("Decimal", T.DoubleType()),
+               ("Boolean", T.BooleanType()), ("Datetime", T.TimestampType())]
+
+
+def type_name(dtype: T.DataType) -> str:
+    """Spark type -> the Wrangle type name a profile shows."""
+    if isinstance(dtype, (T.ByteType, T.ShortType, T.IntegerType, T.LongType)):
+        return "Integer"
+    if isinstance(dtype, (T.FloatType, T.DoubleType, T.DecimalType)):
+        return "Decimal"
+    if isinstance(dtype, T.BooleanType):
+        return "Boolean"
+    if isinstance(dtype, (T.TimestampType, T.TimestampNTZType)):
+        return "Datetime"
+    if isinstance(dtype, T.DateType):
+        return "Date"
+    if isinstance(dtype, T.ArrayType):
+        return "Array"
+    if isinstance(dtype, (T.MapType, T.StructType)):
+        return "Object"
+    return "String"
+
+
+@dataclass
+class _Col:
+    name: str
+    index: int
+    dtype: T.DataType
+    kind: str  # "numeric" (numbers, dates, datetimes: bucketed) or "categorical" (top-k)
+    wrangle_type: str
+
+    @property
+    def ref(self) -> Column:
+        return F.col(f"`{self.name.replace('`', '``')}`")
+
+    def alias(self, what: str) -> str:
+        return f"c{self.index}_{what}"
+
+
+def _numeric_value(c: _Col) -> Column:
+    """The value a numeric histogram buckets: numbers as double, dates as epoch seconds."""
+    if isinstance(c.dtype, T.DateType):
+        return F.unix_timestamp(c.ref.cast("timestamp")).cast("double")
+    if isinstance(c.dtype, (T.TimestampType, T.TimestampNTZType)):
+        return F.unix_micros(c.ref.cast("timestamp")).cast("double") / 1e6
+    if c.kind == "numeric" and isinstance(c.dtype, T.StringType):
+        return c.ref.try_cast("double")
+    return c.ref.cast("double")
+
+
+def _is_empty(c: _Col) -> Column:
+    if isinstance(c.dtype, T.StringType):
+        return c.ref.isNull() | (F.trim(c.ref) == "")
+    return c.ref.isNull()
+
+
+def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -> dict[str, Any]:
+    """The profile of ``df`` in the shape GET /v4/jobGroups/{id}/profile answers."""
+    mismatches = mismatches or {}
+    cols = [
+        _Col(f.name, i, f.dataType, "numeric" if type_name(f.dataType) in ("Integer", "Decimal", "Date", "Datetime") else "categorical",
+             type_name(f.dataType))
+        for i, f in enumerate(df.schema.fields)
+    ]
+    if not cols:
+        return {"columnTypes": {}, "profilerTypeCheckHistograms": {}, "profilerValidValueHistograms": {}, "rows": 0}
+
+    # -- pass 1: every aggregate of every column in one select -------------------------------
+    aggs: list[Column] = [F.count(F.lit(1)).alias("rows")]
+    for c in cols:
+        aggs.append(F.sum(F.when(_is_empty(c), 1).otherwise(0)).alias(c.alias("empty")))
+        aggs.append(F.approx_count_distinct(c.ref).alias(c.alias("distinct")))
+        if isinstance(c.dtype, T.StringType):
+            for name, t in _CANDIDATES:
+                fits = c.ref.try_cast(t).isNotNull() & ~_is_empty(c)
+                aggs.append(F.sum(F.when(fits, 1).otherwise(0)).alias(c.alias(f"fit_{name}")))
+            v = c.ref.try_cast("double")
+        elif c.kind == "numeric":
+            v = _numeric_value(c)
+        else:
+            continue
+        aggs += [
+            F.min(v).alias(c.alias("min")),
+            F.max(v).alias(c.alias("max")),
+            F.avg(v).alias(c.alias("mean")),
+            F.stddev(v).alias(c.alias("stddev")),
+            F.percentile_approx(v, [0.25, 0.5, 0.75], 10000).alias(c.alias("quartiles")),
+        ]
+    stats = df.select(*aggs).first().asDict()
+    rows = int(stats["rows"])
+
+    # Decide each string column's type: the candidate most non-empty values fit, if most do.
+    invalid: dict[str, int] = {}
+    for c in cols:
+        empty = int(stats[c.alias("empty")] or 0)
+        non_empty = rows - empty
+        if isinstance(c.dtype, T.StringType):
+            best, best_fit = "String", 0
+            for name, _ in _CANDIDATES:
+                fit = int(stats[c.alias(f"fit_{name}")] or 0)
+                if fit > best_fit:
+                    best, best_fit = name, fit
+            if non_empty and best_fit * 2 > non_empty:
+                c.wrangle_type = best
+                invalid[c.name] = non_empty - best_fit
+                if best in ("Integer", "Decimal"):
+                    c.kind = "numeric"
+            else:
+                invalid[c.name] = 0
+        else:
+            # A typed column's invalid values are the ones settype could not convert: they
+            # became nulls, so they are taken out of the empty count.
+            invalid[c.name] = int(mismatches.get(c.name, 0))
+
+    # -- pass 2: all histograms and top-k lists from one explode + groupBy -------------------
+    pairs = []
+    for c in cols:
+        if c.kind == "numeric":
+            lo, hi = stats.get(c.alias("min")), stats.get(c.alias("max"))
+            if lo is None or hi is None:
+                continue
+            width = (hi - lo) / BUCKETS if hi > lo else 1.0
+            idx = F.least(F.floor((_numeric_value(c) - F.lit(lo)) / F.lit(width)), F.lit(BUCKETS - 1))
+            key = idx.cast("string")
+            valid = _numeric_value(c).isNotNull()
+        else:
+            key = c.ref.cast("string")
+            valid = ~_is_empty(c)
+        pairs.append(F.when(valid, F.struct(F.lit(c.index).alias("c"), key.alias("k"))))
+    counts: dict[int, list[tuple[str, int]]] = {}
+    if pairs:
+        exploded = df.select(F.explode(F.array(*pairs)).alias("p")).where(F.col("p").isNotNull())
+        grouped = exploded.groupBy(F.col("p.c").alias("c"), F.col("p.k").alias("k")).count()
+        ranked = grouped.withColumn(
+            "r", F.row_number().over(Window.partitionBy("c").orderBy(F.desc("count"), F.asc("k")))
+        ).where(F.col("r") <= F.greatest(F.lit(TOP_K), F.lit(BUCKETS)))
+        for r in ranked.collect():
+            counts.setdefault(int(r["c"]), []).append((r["k"], int(r["count"])))
+
+    column_types, type_checks, valid_values = {}, {}, {}
+    for c in cols:
+        empty = int(stats[c.alias("empty")] or 0)
+        bad = invalid[c.name]
+        if not isinstance(c.dtype, T.StringType):
+            empty = max(empty - bad, 0)
+        valid_n = rows - empty - bad
+        column_types[c.name] = [c.wrangle_type]
+        type_checks[c.name] = [
+            {"key": "VALID", "count": valid_n},
+            {"key": "INVALID", "count": bad},
+            {"key": "EMPTY", "count": empty},
+        ]
+        entry: dict[str, Any] = {"distinct": int(stats[c.alias("distinct")] or 0), "distinctApproximate": True}
+        if c.kind == "numeric" and stats.get(c.alias("min")) is not None:
+            entry.update(_numeric_entry(c, stats, counts.get(c.index, [])))
+        else:
+            top = sorted(counts.get(c.index, []), key=lambda kv: (-kv[1], kv[0]))[:TOP_K]
+            entry["topk"] = [{"key": k, "count": n} for k, n in top]
+        valid_values[c.name] = entry
+    return {
+        "rows": rows,
+        "columnTypes": column_types,
+        "profilerTypeCheckHistograms": type_checks,
+        "profilerValidValueHistograms": valid_values,
+    }
+
+
+def _numeric_entry(c: _Col, stats: dict, bucket_counts: list[tuple[str, int]]) -> dict[str, Any]:
+    lo, hi = float(stats[c.alias("min")]), float(stats[c.alias("max")])
+    width = (hi - lo) / BUCKETS if hi > lo else 1.0
+    by_index = {int(k): n for k, n in bucket_counts}
+    n_buckets = BUCKETS if hi > lo else 1
+    show = _formatter(c)
+    buckets = [
+        {"low": show(lo + i * width), "high": show(hi if i == n_buckets - 1 else lo + (i + 1) * width),
+         "count": by_index.get(i, 0)}
+        for i in range(n_buckets)
+    ]
+    quartiles = stats.get(c.alias("quartiles")) or []
+    mean, sd = stats.get(c.alias("mean")), stats.get(c.alias("stddev"))
+    return {
+        "min": show(lo),
+        "max": show(hi),
+        "mean": show(mean) if mean is not None else None,
+        # For dates and datetimes the standard deviation is in seconds.
+        "stddev": None if sd is None or math.isnan(sd) else sd,
+        "quartiles": [show(q) for q in quartiles],
+        "buckets": buckets,
+    }
+
+
+def _formatter(c: _Col):
+    """Dates and datetimes are bucketed as epoch seconds and shown as ISO text."""
+    if c.wrangle_type == "Date":
+        return lambda v: dt.datetime.fromtimestamp(v, dt.timezone.utc).date().isoformat()
+    if c.wrangle_type == "Datetime" and not isinstance(c.dtype, T.StringType):
+        return lambda v: dt.datetime.fromtimestamp(v, dt.timezone.utc).isoformat()
+    if c.wrangle_type == "Integer":
+        return lambda v: int(round(v)) if v is not None and float(v).is_integer() else v
+    return lambda v: v
