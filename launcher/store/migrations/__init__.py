@@ -1,0 +1,1 @@
+"""Alembic migrations of the launcher store; run with launcher.store.db.upgrade(engine)."""
