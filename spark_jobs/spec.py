@@ -118,7 +118,11 @@ class Output(_Model):
 
     @model_validator(mode="after")
     def _options_fit_format(self) -> "Output":
-        problems = option_problems(self.format, self.model_fields_set)
+        # Only options set to something other than their default count: JobSpec.to_json writes
+        # every field, and its output must parse again whatever the format.
+        fields = type(self).model_fields
+        changed = {n for n in self.model_fields_set if getattr(self, n) != fields[n].get_default(call_default_factory=True)}
+        problems = option_problems(self.format, changed)
         if problems:
             raise ValueError("; ".join(problems))
         if len(self.delim) != 1:
