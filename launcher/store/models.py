@@ -3,7 +3,8 @@
 Statuses, roles, job types and input kinds are plain strings guarded by CHECK constraints
 (portable between SQLite and PostgreSQL, and a new value is a one-line migration). Every
 timestamp is UTC: stored timezone-aware on PostgreSQL, as naive UTC on SQLite, and always
-handed back timezone-aware.
+handed back timezone-aware. ``updated_at`` has no ON UPDATE default: the repositories set it
+from their (injectable) clock, so write through them.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class ImportedDataset(Base):
     format: Mapped[str] = mapped_column(String(20))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User] = relationship()
 
@@ -169,7 +170,7 @@ class WrangledDataset(Base):
     # The normalised overrides of the last run (execution, profiler, writesettings).
     last_run: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User] = relationship()
     permissions: Mapped[list["Permission"]] = relationship(
@@ -222,7 +223,7 @@ class JobGroup(Base):
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
@@ -255,7 +256,7 @@ class Job(Base):
     files: Mapped[list[Any] | None] = mapped_column(JSON)
     delta_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
