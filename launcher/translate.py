@@ -218,6 +218,14 @@ def normalize_path(path: str, base_dir: str, field_name: str = "path") -> str:
         else f"{scheme}:{norm}"
 
 
+def local_path(path: str) -> str | None:
+    """The local file system path of a plain path or ``file:`` URI; None for other schemes."""
+    scheme = _scheme(path)
+    if scheme == "":
+        return path
+    return urlsplit(path).path if scheme == "file" else None
+
+
 def _split(path: str) -> tuple[str, str, str]:
     """(scheme, authority, absolute path) of a normalised path or URI."""
     scheme = _scheme(path)

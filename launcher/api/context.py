@@ -1,0 +1,52 @@
+"""What every route needs: the app's context (settings, store, dispatcher), the caller, a session.
+
+Routes are plain ``def`` functions (FastAPI runs them on its thread pool): the store is
+synchronous SQLAlchemy, and a request never waits on Spark.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from launcher import auth
+from launcher.store.models import User
+
+
+@dataclass
+class AppContext:
+    settings: Any
+    sessions: sessionmaker
+    dispatcher: Any
+    # Relative paths in requests are resolved against where the launcher runs.
+    base_dir: str = field(default_factory=os.getcwd)
+
+    def environment(self, name: str):
+        return getattr(self.dispatcher, "environments", {}).get(name)
+
+
+def ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One session per request. Routes that write commit themselves, before they answer (a
+    dependency's exit may run after the answer is sent); whatever is left is rolled back."""
+    s: Session = request.app.state.ctx.sessions()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def current_user(request: Request, s: Session = Depends(db)) -> User:
+    """The token's user; 401 for a missing, unknown or expired token."""
+    user = auth.authenticate(s, auth.bearer_secret(request.headers.get("authorization")))
+    # The auth step may have recorded last_used_at: keep it even if the route later fails.
+    s.commit()
+    return user
