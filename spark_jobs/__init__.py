@@ -1,6 +1,10 @@
 """The job engine: runs one job spec inside a Spark driver. Knows nothing of the launcher."""
 
 from spark_jobs.result import RunResult
+
+# Kept equal to the project's version in pyproject.toml (a test checks): it names the zip and
+# the wheel the engine is shipped in, where no package metadata exists.
+__version__ = "0.1.0"
 from spark_jobs.spec import SPEC_VERSION, JobSpec, parse_spec
 
 

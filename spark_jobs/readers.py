@@ -67,14 +67,21 @@ def read_text(spark: SparkSession, ds: ImportedDataset) -> DataFrame:
 
 
 def read_dataset(spark: SparkSession, ds: ImportedDataset) -> DataFrame:
-    # Checked here so a missing file fails with its path before any Spark job is planned.
-    fsys = fs.for_path(ds.uri, spark)
-    if not any(c in ds.uri for c in "*?[{") and not fsys.exists(ds.uri):
-        raise SourceError(f"imported dataset {ds.id} ({ds.name or ds.uri}): no such file or folder: {ds.uri}")
+    """The dataset's DataFrame, or SourceError naming the dataset, its uri and the cause."""
+    what = f"imported dataset {ds.id} ({ds.name or ds.uri})"
     try:
         reader = READERS[ds.format]
     except KeyError:
         raise SourceError(
-            f"imported dataset {ds.id}: format {ds.format!r} cannot be read here; known: {sorted(READERS)}"
+            f"{what}: format {ds.format!r} cannot be read here; known: {sorted(READERS)}"
         ) from None
-    return reader(spark, ds)
+    # Checked here so a missing file fails with its path before any Spark job is planned.
+    fsys = fs.for_path(ds.uri, spark)
+    if not any(c in ds.uri for c in "*?[{") and not fsys.exists(ds.uri):
+        raise SourceError(f"{what}: no such file or folder: {ds.uri}")
+    try:
+        return reader(spark, ds)
+    except Exception as e:  # noqa: BLE001 - Spark's analysis errors, said for this dataset
+        from spark_jobs.errors import describe_error
+
+        raise SourceError(f"{what}: cannot read {ds.uri} as {ds.format}: {describe_error(e)['message']}") from e

@@ -3,37 +3,54 @@
 The same function runs under spark-submit, a Databricks task and a test's own session. It never
 raises for a job that fails: the failure is in the result document (and in the return value),
 which is what the launcher reads back.
+
+The transform is computed once however many outputs there are: with more than one consumer
+the target DataFrame is persisted, and the first write fills the cache (no separate count).
+Rows are counted by ``df.observe`` on each write, in the same pass that writes them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs import fs
-from spark_jobs.errors import describe_error, is_cancellation
+from spark_jobs.errors import JobCanceled, describe_error, is_cancellation, raise_if_canceled
 from spark_jobs.readers import read_dataset
 from spark_jobs.recipes import RecipeContext, apply_recipe
 from spark_jobs.result import JobError, JobResult, RunResult, now
-from spark_jobs.spec import DatasetRef, ImportedDataset, JobSpec, parse_spec
+from spark_jobs.spec import DatasetRef, ImportedDataset, JobSpec, SpecError, parse_spec
 from spark_jobs.writers import Staged, WriteContext, writer_for
 
 log = logging.getLogger("spark_jobs")
 
 
-def run_job(spec: JobSpec | dict | str, spark: SparkSession | None = None) -> RunResult:
-    """Run one job group's spec on ``spark`` (or the active session) and write its result."""
+def run_job(spec: JobSpec | dict | str | bytes, spark: SparkSession | None = None) -> RunResult:
+    """Run one job group's spec on ``spark`` (or the active session) and write its result.
+
+    A malformed spec ends as a Failed result naming the field, written where the spec says
+    when that much of it can be read; a spec without a jobGroupId or resultUri raises SpecError.
+    """
     if not isinstance(spec, JobSpec):
-        spec = parse_spec(spec)
+        try:
+            spec = parse_spec(spec)
+        except SpecError as e:
+            result = failed_result_for_bad_spec(spec, e)
+            if result is None:
+                raise
+            write_result(result_uri_of(spec), result, spark)
+            return result
     if spark is None:
         from spark_jobs.session import get_or_create
 
-        spark = get_or_create()
-    result = _Run(spec, spark).run()
+        spark = get_or_create(f"jobGroup-{spec.jobGroupId}")
+    with job_group(spark, spec.jobGroupId):
+        result = _Run(spec, spark).run()
     write_result(spec.resultUri, result, spark)
     return result
 
@@ -44,6 +61,71 @@ def write_result(uri: str, result: RunResult, spark: SparkSession | None = None)
     fsys.mkdirs(fs.parent(uri))
     fsys.write_bytes(uri, data)
 
+
+# -- a spec that does not parse ---------------------------------------------------------------
+
+def _raw(spec: Any) -> dict:
+    if isinstance(spec, dict):
+        return spec
+    try:
+        raw = json.loads(spec)
+    except (TypeError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def result_uri_of(spec: Any) -> str | None:
+    uri = _raw(spec).get("resultUri")
+    return uri if isinstance(uri, str) and uri else None
+
+
+def failed_result_for_bad_spec(spec: Any, error: SpecError) -> RunResult | None:
+    """A Failed result for every job the raw spec names, or None when it names no group/result."""
+    raw = _raw(spec)
+    group = raw.get("jobGroupId")
+    if not isinstance(group, int) or result_uri_of(raw) is None:
+        return None
+    stamp = now()
+    err = JobError(errorClass="SpecError", message=str(error))
+    result = RunResult(jobGroupId=group, status="Failed", startedAt=stamp, finishedAt=stamp)
+    jobs = raw.get("jobs") if isinstance(raw.get("jobs"), dict) else {}
+    candidates = [(jobs.get("wrangle"), "wrangle")]
+    for o in raw.get("outputs") or []:
+        candidates.append((o.get("jobId") if isinstance(o, dict) else None, "filewriter"))
+    if raw.get("profiler"):
+        candidates.append((jobs.get("profile"), "profile"))
+    for job_id, job_type in candidates:
+        if isinstance(job_id, int):
+            result.jobs.append(JobResult(jobId=job_id, jobType=job_type, status="Failed",
+                                         startedAt=stamp, finishedAt=stamp, error=err))
+    return result
+
+
+# -- the Spark job group ----------------------------------------------------------------------
+
+@contextmanager
+def job_group(spark: SparkSession, job_group_id: int) -> Iterator[None]:
+    """Tag this thread's Spark jobs ``jobGroup-<id>`` (cancelable, and what abort waits for),
+    unless the caller already set a group (the photon environment does, to cancel it)."""
+    try:
+        sc = spark.sparkContext
+    except Exception:  # noqa: BLE001 - Spark Connect: no job groups from here
+        yield
+        return
+    if sc.getLocalProperty("spark.jobGroup.id") is not None:
+        yield
+        return
+    keys = ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel")
+    saved = {k: sc.getLocalProperty(k) for k in keys}
+    sc.setJobGroup(f"jobGroup-{job_group_id}", f"job group {job_group_id}", interruptOnCancel=True)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            sc.setLocalProperty(k, v)
+
+
+# -- one run ----------------------------------------------------------------------------------
 
 class _Run:
     def __init__(self, spec: JobSpec, spark: SparkSession):
@@ -77,70 +159,116 @@ class _Run:
     def run(self) -> RunResult:
         wrangle = self.wrangle
         wrangle.startedAt = now()
+        outputs = self.spec.outputs
         try:
             target = self.frame(DatasetRef(kind="wrangled", id=self.spec.target))
             target.schema  # analysis: unknown columns and bad steps fail here, before any write
-            # The transform is computed once however many outputs (and the profile) use it.
-            shared = len(self.spec.outputs) + (1 if self.profile else 0) > 1
-            if shared:
-                target = target.persist()
-                wrangle.rows = target.count()
-        except Exception as e:  # noqa: BLE001 - every failure becomes a Failed job, never a crash
+        except BaseException as e:  # noqa: BLE001 - every failure becomes a Failed job
             self._fail(wrangle, e)
-            self._skip(list(self.writers.values()) + ([self.profile] if self.profile else []),
-                       "not run: the wrangle job failed", wrangle.status)
+            self._skip(self._after(wrangle), "not run: the wrangle job failed", wrangle.status)
             return self._finish()
-        wrangle.finishedAt = now()
 
-        rows = self._write_outputs(target, transform_in_write=not shared)
-        if rows is not None and wrangle.rows is None:
-            wrangle.rows = rows
-        if self.profile:
-            self._run_profile(target)
+        # Every output's path and format checked before any data is computed.
+        writers = {}
+        for output in outputs:
+            try:
+                writers[output.jobId] = writer_for(output.format)
+                preflight = getattr(writers[output.jobId], "preflight", None)
+                if preflight is not None:
+                    preflight(output, self._write_context())
+            except BaseException as e:  # noqa: BLE001
+                job = self.writers[output.jobId]
+                self._fail(job, e)
+                self._skip(self._after(job), f"not run: output of job {job.jobId} failed", job.status)
+                return self._finish()
+
+        consumers = len(outputs) + (1 if self.profile else 0)
+        shared = consumers > 1
         if shared:
-            target.unpersist()
+            target = target.persist()
+        try:
+            if outputs:
+                if self._write_outputs(target, writers) and self.profile:
+                    self._run_profile(target)
+            else:
+                if not self.profile:
+                    wrangle.rows = target.count()
+                wrangle.finishedAt = now()
+                if self.profile:
+                    self._run_profile(target)
+        finally:
+            if shared:
+                target.unpersist()
         return self._finish()
 
-    def _write_outputs(self, df: DataFrame, transform_in_write: bool) -> int | None:
-        wctx = WriteContext(
-            spark=self.spark, job_group_id=self.spec.jobGroupId, run_tag=f"{self.spec.jobGroupId}"
-        )
+    def _write_context(self) -> WriteContext:
+        return WriteContext(spark=self.spark, job_group_id=self.spec.jobGroupId,
+                            run_tag=f"{self.spec.jobGroupId}")
+
+    def _write_outputs(self, df: DataFrame, writers: dict[int, Any]) -> bool:
+        """Stage every output, then commit them all; False when any failed (nothing committed
+        unless everything staged)."""
+        wctx = self._write_context()
         staged: list[tuple[JobResult, Staged, Observation]] = []
-        for output in self.spec.outputs:
+        for i, output in enumerate(self.spec.outputs):
             job = self.writers[output.jobId]
             job.startedAt = now()
             obs = Observation()
             try:
-                writer = writer_for(output.format)
-                staged.append((job, writer.stage(df.observe(obs, F.count(F.lit(1)).alias("rows")), output, wctx), obs))
-            except Exception as e:  # noqa: BLE001
-                # Nothing is committed unless every output staged: abort what is staged.
+                raise_if_canceled()
+                observed = df.observe(obs, F.count(F.lit(1)).alias("rows"))
+                staged.append((job, writers[output.jobId].stage(observed, output, wctx), obs))
+            except BaseException as e:  # noqa: BLE001 - a cancel lands here too
                 for _, s, _ in staged:
                     s.abort()
                 self._fail(job, e)
-                if transform_in_write:
-                    # The transform ran inside this write; its error is the wrangle job's too.
-                    self._fail(self.wrangle, e)
-                others = [j for j in self.writers.values() if j is not job]
-                self._skip(others, f"not written: output of job {job.jobId} failed", job.status)
-                if self.profile:
-                    self._skip([self.profile], "not run: an output failed", job.status)
-                return None
-        rows = None
-        for job, s, obs in staged:
+                not_run = [j for j in self.writers.values() if j is not job] + self._profile_job()
+                if i == 0:
+                    if not _is_output_error(e):
+                        # The first write computes the transform: its failure is the wrangle's.
+                        self._fail(self.wrangle, e)
+                    not_run.append(self.wrangle)
+                self._skip(not_run, f"not written: output of job {job.jobId} failed", job.status)
+                return False
+            if i == 0:
+                self.wrangle.finishedAt = now()
+        try:
+            raise_if_canceled()  # a cancel that came while the last output was joined
+        except JobCanceled as e:
+            for job, s, _ in staged:
+                s.abort()
+                self._fail(job, e)
+            self._skip(self._profile_job(), "not run: canceled", "Canceled")
+            return False
+        ok = True
+        for n, (job, s, obs) in enumerate(staged):
             try:
                 committed = s.commit()
-            except Exception as e:  # noqa: BLE001
+            except BaseException as e:  # noqa: BLE001
                 self._fail(job, e)
-                continue
+                for _, later, _ in staged[n + 1:]:
+                    later.abort()
+                not_run = [j for j, _, _ in staged[n + 1:]] + self._profile_job()
+                self._skip(not_run, f"not committed: output of job {job.jobId} failed", job.status)
+                ok = False
+                break
             job.path = committed.path
             job.files = committed.files
             job.deltaVersion = committed.delta_version
             job.rows = int(obs.get["rows"])
-            rows = job.rows
+            if self.wrangle.rows is None:
+                self.wrangle.rows = job.rows
             job.finishedAt = now()
-        self._collect_mismatches()
-        return rows
+        if ok:
+            self._collect_mismatches()
+        return ok
+
+    def _profile_job(self) -> list[JobResult]:
+        return [self.profile] if self.profile else []
+
+    def _after(self, job: JobResult) -> list[JobResult]:
+        """The jobs that cannot run once ``job`` failed: every other one still Complete."""
+        return [j for j in self.result.jobs if j is not job and j.status == "Complete"]
 
     def _collect_mismatches(self) -> None:
         for obs in self.ctx.mismatch_observations:
@@ -155,7 +283,7 @@ class _Run:
 
             self.result.profile = profile_dataframe(df, self.result.mismatches)
             job.finishedAt = now()
-        except Exception as e:  # noqa: BLE001
+        except BaseException as e:  # noqa: BLE001
             self._fail(job, e)
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -179,5 +307,13 @@ class _Run:
             self.result.status = "Canceled"
         elif "Failed" in statuses:
             self.result.status = "Failed"
+        if self.wrangle.finishedAt is None:
+            self.wrangle.finishedAt = now()
         self.result.finishedAt = now()
         return self.result
+
+
+def _is_output_error(e: BaseException) -> bool:
+    from spark_jobs.writers.commit import OutputError
+
+    return isinstance(e, OutputError)
