@@ -177,7 +177,8 @@ class Dispatcher:
 
     def _queue_for(self, name: str, env: Environment) -> _Queue:
         own = self.settings.environment(name) if hasattr(self.settings, "environment") else None
-        concurrency = getattr(own, "concurrency", None) or getattr(env, "concurrency", None) or 1
+        # The environment's own figure first: photon sizes its thread pool with it.
+        concurrency = getattr(env, "concurrency", None) or getattr(own, "concurrency", None) or 1
         interval = (getattr(env, "poll_interval", None) or getattr(own, "poll_interval_seconds", None)
                     or DEFAULT_POLL_SECONDS)
         return _Queue(int(concurrency), float(interval))
