@@ -18,8 +18,9 @@ paths are kept under ``<root>/fs`` for both the files API and the driver (the st
 FUSE mount a Databricks cluster has). Every API call needs ``Authorization: Bearer <token>``.
 
 Test hooks (no auth) under ``/__emulator/``: ``POST faults`` ({method, path, status, count,
-retry_after}) answers the next ``count`` matching calls with that status; ``GET requests`` is the
-request log; ``GET runs`` the runs with what was submitted.
+retry_after, error_code, message}) answers the next ``count`` matching calls with that status
+(``DELETE faults`` forgets them); ``POST hold`` ({hold}) keeps new runs PENDING; ``GET requests``
+is the request log; ``GET runs`` the runs with what was submitted.
 
 Run as a script (``python databricks_emulator.py --root DIR --token T --port-file F``); tests use
 ``EmulatorProcess`` below, which starts it on a free port and stops it by PID.
@@ -105,6 +106,8 @@ class Workspace:
         self.task_runs: dict[int, int] = {}
         self.idempotency: dict[str, int] = {}
         self.faults: list[dict] = []
+        # While set, runs stay PENDING after their pending time (a cluster that takes its time).
+        self.hold = threading.Event()
         self.requests: list[dict] = []
         self._next_id = 1001
 
@@ -181,6 +184,9 @@ class Workspace:
     def _execute(self, run: EmulatedRun) -> None:
         if run.canceled.wait(self.pending_seconds):
             return self._finish(run, "CANCELED", "Run cancelled.")
+        while self.hold.is_set():
+            if run.canceled.wait(0.1):
+                return self._finish(run, "CANCELED", "Run cancelled.")
         wheels = self._wheels(run)
         local_wheels = []
         for w in wheels:
@@ -454,6 +460,13 @@ class Handler(BaseHTTPRequestHandler):
             with ws.lock:
                 ws.faults.append(f)
             self._json(200, f)
+        elif path == "/__emulator/faults" and self.command == "DELETE":
+            with ws.lock:
+                ws.faults.clear()
+            self._json(200, {})
+        elif path == "/__emulator/hold" and self.command == "POST":
+            (ws.hold.set if self._json_body(raw).get("hold") else ws.hold.clear)()
+            self._json(200, {"hold": ws.hold.is_set()})
         elif path == "/__emulator/requests":
             with ws.lock:
                 self._json(200, ws.requests)
@@ -710,11 +723,19 @@ class EmulatorProcess:
             return json.loads(r.read() or b"null")
 
     def inject(self, path: str, status: int, count: int = 1, method: str | None = None,
-               retry_after: int | None = 0) -> None:
-        fault = {"path": path, "status": status, "count": count, "retry_after": retry_after}
+               retry_after: int | None = 0, error_code: str | None = None, message: str | None = None) -> None:
+        fault = {"path": path, "status": status, "count": count, "retry_after": retry_after,
+                 "error_code": error_code, "message": message}
         if method:
             fault["method"] = method
         self._call("POST", "/__emulator/faults", fault)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/__emulator/faults")
+
+    def hold_runs(self, hold: bool = True) -> None:
+        """While held, submitted runs stay PENDING (no spark-submit) until canceled or released."""
+        self._call("POST", "/__emulator/hold", {"hold": hold})
 
     def requests(self) -> list[dict]:
         return self._call("GET", "/__emulator/requests")
