@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -95,7 +95,7 @@ def _environment_model(module: str, cls: str) -> type[BaseModel]:
 
 
 SparkSettings = _environment_model("launcher.environments.spark_submit.settings", "SparkSettings")
-DatabricksSettings = _environment_model("launcher.environments.databricks.settings", "DatabricksSettings")
+_DATABRICKS = ("launcher.environments.databricks.settings", "DatabricksSettings")
 
 
 class EnvironmentsSettings(BaseModel):
@@ -103,7 +103,20 @@ class EnvironmentsSettings(BaseModel):
     photon: PhotonSettings = Field(default_factory=PhotonSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)  # type: ignore[valid-type]
     # Named like the execution value so getattr(settings.environments, execution) works.
-    databricksSpark: DatabricksSettings | None = None  # type: ignore[valid-type]
+    # Its model is imported only when the section exists: the Databricks SDK behind it takes
+    # over a second to import, and every `launcher` command loads the settings.
+    databricksSpark: Any = None
+
+    @field_validator("databricksSpark", mode="before")
+    @classmethod
+    def _databricks(cls, v: Any) -> Any:
+        if v is None or isinstance(v, BaseModel):
+            return v
+        model = _environment_model(*_DATABRICKS)
+        try:
+            return model.model_validate(v)
+        except ValidationError as e:
+            raise ValueError("; ".join(_error_text(err) for err in e.errors())) from None
 
     @model_validator(mode="before")
     @classmethod
@@ -113,6 +126,12 @@ class EnvironmentsSettings(BaseModel):
             data = dict(data)
             data["databricksSpark"] = data.pop("databricksspark")
         return data
+
+
+def _error_text(err: dict) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(p) for p in err["loc"])
+    return msg if not where or msg.startswith(where + ":") else f"{where}: {msg}"
 
 
 class Settings(BaseSettings):

@@ -25,7 +25,7 @@ def test_upgrade_creates_exactly_the_models_schema(engine):
     from alembic.runtime.migration import MigrationContext
 
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
-    assert db.current_revision(engine) == db.head_revision() == "0001"
+    assert db.current_revision(engine) == db.head_revision() == db.HEAD
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                 Base.metadata)
