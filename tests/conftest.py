@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Python workers must run the venv's interpreter, or they miss the project's packages.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+# The host name may resolve to an outside address; Spark binds to loopback here.
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
 def local_spark_builder(app_name: str = "tests"):

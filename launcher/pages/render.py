@@ -110,7 +110,7 @@ def job_results_page(rows: list[JobRow], user: str) -> str:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
+        return f"{v:,.6g}" if abs(v) < 1e9 else f"{v:,.0f}"
     if isinstance(v, int):
         return f"{v:,}"
     return "—" if v is None else str(v)
