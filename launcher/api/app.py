@@ -34,6 +34,7 @@ REQUEST_ID = "x-request-id"
 # A client's own request id is kept when it is short and plain; anything else gets a new one.
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+_FORM_PATHS = {"/login"}
 
 
 def create_app(settings: Any = None, dispatcher: Any = None, *, spark: Any = None, seed: bool = False,
@@ -204,7 +205,7 @@ class RequestGuard:
             await send(message)
 
         if scope["method"] in _BODY_METHODS:
-            problem = self._check(headers)
+            problem = self._check(headers, scope.get("path", ""))
             if problem is None:
                 body, over, finished = await _read_body(receive, self.max_body)
                 if over:
@@ -220,7 +221,7 @@ class RequestGuard:
                 return
         await self.app(scope, receive, send_with_id)
 
-    def _check(self, headers: dict[str, str]) -> ApiError | None:
+    def _check(self, headers: dict[str, str], path: str = "") -> ApiError | None:
         length = headers.get("content-length")
         if length is not None:
             try:
@@ -232,7 +233,9 @@ class RequestGuard:
             if n == 0:
                 return None
         ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if ctype and not (ctype == "application/json" or ctype.endswith("+json")):
+        # The pages' login form (launcher/pages) is the one place an HTML form posts.
+        form_ok = path in _FORM_PATHS and ctype == "application/x-www-form-urlencoded"
+        if ctype and not form_ok and not (ctype == "application/json" or ctype.endswith("+json")):
             return UnsupportedMediaType(
                 f"Content-Type: send the body as application/json, not {ctype}",
                 [{"field": "Content-Type", "accepted": ["application/json"]}])
