@@ -73,10 +73,31 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _terminate(pgid: int) -> None:
+    """SIGTERM the Python driver when there is one: it cancels its Spark jobs, aborts staged
+    outputs and writes a Canceled result, then the JVM around it exits on its own. Before the
+    driver exists (the JVM is still starting) the whole group gets it."""
+    drivers = [pid for pid in group_members(pgid) if _comm(pid).startswith("python")]
+    if not drivers:
+        _signal_group(pgid, signal.SIGTERM)
+    for pid in drivers:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
 def stop_group(pgid: int, *, timeout: float, proc: subprocess.Popen | None = None,
                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> bool:
-    """SIGTERM the group, wait up to ``timeout``, then SIGKILL. True when the group is gone."""
-    _signal_group(pgid, signal.SIGTERM)
+    """SIGTERM (the driver), wait up to ``timeout``, then SIGKILL the group. True when it is gone."""
+    _terminate(pgid)
     deadline = clock() + timeout
     killed = False
     while True:

@@ -64,6 +64,8 @@ class LocalCluster:
             # Keep the daemons' own logs out of the way and small.
             SPARK_LOG_DIR=str(self.work_dir / "logs"),
             SPARK_NO_DAEMONIZE="1",
+            # Bind drivers and executors to loopback too, not to whatever the hostname resolves to.
+            SPARK_LOCAL_IP="127.0.0.1",
             **extra,
         )
         return env

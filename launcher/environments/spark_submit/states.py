@@ -127,7 +127,7 @@ def from_k8s_pod(pod: dict | None) -> RunState:
     if phase == "Unknown":
         # The node stopped reporting; the pod is not known to have ended.
         return RunState(State.RUNNING, f"driver pod {name}: phase Unknown (its node does not answer)")
-    return _unknown("Kubernetes pod phase", phase)
+    return _unknown("Kubernetes pod", phase)
 
 
 def _terminated(name: str, terminated: dict) -> RunState:
