@@ -13,8 +13,11 @@ The runner uses exactly these four names; everything else in the package is free
 
 from spark_jobs.recipes.context import Problem, RecipeContext, RecipeError
 from spark_jobs.recipes.engine import apply_recipe, recipe_dependencies, validate_recipe
+from spark_jobs.recipes.dependencies import DependencyCycleError, order_datasets
 
 __all__ = [
+    "DependencyCycleError",
+    "order_datasets",
     "Problem",
     "RecipeContext",
     "RecipeError",

@@ -96,14 +96,16 @@ def check_expression(node: Node, *, context: str = ROW, columns: Sequence[str] |
                 stack.extend((a, in_agg) for a in reversed(n.args))
                 continue
             inner = n.name if f.kind in (AGGREGATE, WINDOW) else in_agg
+            pending = []
             for i, arg in enumerate(n.args):
                 spec = f.literals.get(i)
                 if spec is not None and spec.kind != "array":
                     continue  # literal arguments were checked in _check_call
                 if spec is not None and isinstance(arg, ArrayLit):
-                    stack.extend((item, inner) for item in arg.items)
+                    pending.extend((item, inner) for item in arg.items)
                 else:
-                    stack.append((arg, inner))
+                    pending.append((arg, inner))
+            stack.extend(reversed(pending))  # popped in the order written
             continue
         if isinstance(n, ArrayLit):
             problems.append(f"a [list] at position {n.pos} is allowed only as an argument of "

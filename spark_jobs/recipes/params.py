@@ -8,7 +8,7 @@ end as the same step model. A converter raises ParamError saying what was expect
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from spark_jobs.recipes.expr_ast import Node
@@ -22,8 +22,9 @@ class ParamError(ValueError):
 
 @dataclass(frozen=True)
 class Expr:
-    text: str
-    node: Node
+    # Equal when the trees are equal: the same expression written in either step form.
+    text: str = field(compare=False)
+    node: Node = None
 
 
 @dataclass(frozen=True)
