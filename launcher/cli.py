@@ -93,7 +93,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise CliError(f"the API server cannot be loaded ({e}); reinstall the project: "
                        f"`pip install -e .` (or `make install`)") from None
-    app = create_app(settings)
+    # The demo data in examples/ is registered on the first start (launcher.seed, when present).
+    import importlib.util
+
+    seed = importlib.util.find_spec("launcher.seed") is not None
+    app = create_app(settings, seed=True) if seed else create_app(settings)
     print(f"launcher: serving on http://{settings.host}:{settings.port} "
           f"(home {settings.home}); create a token with `launcher tokens create NAME`",
           file=sys.stderr, flush=True)

@@ -193,6 +193,11 @@ class Settings(BaseSettings):
             self.storage_roots = [_absolute_root(r) for r in self.storage_roots]
         return self
 
+    def __repr_args__(self):
+        # A database URL may carry a password: reprs (and so logs) show it redacted.
+        for name, value in super().__repr_args__():
+            yield name, (self.database_url_redacted if name == "database_url" and value else value)
+
     # -- places under home -------------------------------------------------------------------
     @property
     def specs_dir(self) -> Path:

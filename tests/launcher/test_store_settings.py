@@ -85,6 +85,7 @@ def test_explicit_arguments_win(tmp_path):
     s = load_settings(home=tmp_path / "h", port=1234, database_url="postgresql://u:pw@db/x")
     assert (s.home, s.port, s.database_url) == (tmp_path / "h", 1234, "postgresql://u:pw@db/x")
     assert s.database_url_redacted == "postgresql://u:***@db/x"
+    assert "pw" not in repr(s) and "postgresql://u:***@db/x" in repr(s)
 
 
 def test_databricks_section_is_validated_only_when_present(tmp_path, monkeypatch):
