@@ -3,6 +3,7 @@ background thread. Slow cases use a gzip csv of ~5M rows (one unsplittable task)
 
 from __future__ import annotations
 
+import csv
 import time
 
 import pytest
@@ -80,9 +81,12 @@ def event_time(store, gid, status):
         return next(e.at for e in repo_jobs.events_of(s, gid) if e.job_id is None and e.status == status)
 
 
-def test_concurrency_one_queues_the_second_group_and_reads_results_back(dispatcher, store, settings, small_input):
+def test_concurrency_one_queues_the_second_group_and_reads_results_back(dispatcher, store, settings, small_input,
+                                                                        storage_root):
     recipe = [{"op": "rename", "mapping": {"name": "customer"}}]
-    first = make_group(store, settings, input_uri=str(small_input), recipe=recipe, profiler=True)
+    out = storage_root / "out" / "customers.csv"
+    first = make_group(store, settings, input_uri=str(small_input), recipe=recipe, outputs=[
+        {"path": str(out), "action": "overwrite", "format": "csv", "header": True, "asSingleFile": True}])
     second = make_group(store, settings, input_uri=str(small_input), profiler=True)
     dispatcher.enqueue(first)
     dispatcher.enqueue(second)
@@ -96,12 +100,22 @@ def test_concurrency_one_queues_the_second_group_and_reads_results_back(dispatch
     assert event_time(store, second, "InProgress") >= event_time(store, first, "Complete")
     assert group_history(store, second) == ["Created", "Pending", "InProgress", "Complete"]
 
-    # Read back: the profile into the group, every job Complete at 100 percent.
-    doc = read_result(settings, first)
-    assert a["profile"] == doc["profile"] and set(a["profile"]["columnTypes"]) == {"id", "customer", "amount"}
+    # Read back: every job Complete at 100 percent, the output's path, files and rows; the
+    # profile into the group.
     assert [(j["type"], j["status"], j["percent"], j["error"]) for j in a["jobs"]] == [
-        ("wrangle", "Complete", 100, None), ("profile", "Complete", 100, None)]
+        ("wrangle", "Complete", 100, None), ("filewriter", "Complete", 100, None)]
+    writer = a["jobs"][1]
+    assert (writer["rows"], writer["path"]) == (3, str(out))
+    assert writer["files"] == [{"path": str(out), "size": out.stat().st_size}]
+    with open(out, newline="") as f:
+        assert list(csv.reader(f)) == [["id", "customer", "amount"], ["1", "a", "2.5"], ["2", "b", "3.5"],
+                                       ["3", "c", "4.5"]]
     assert a["handle"]["environment"] == "photon" and a["handle"]["tag"] == a["tag"]
+    assert a["profile"] is None
+    assert b["profile"] == read_result(settings, second)["profile"]
+    assert set(b["profile"]["columnTypes"]) == {"id", "name", "amount"}
+    assert [(j["type"], j["status"], j["percent"]) for j in b["jobs"]] == [
+        ("wrangle", "Complete", 100), ("profile", "Complete", 100)]
     lines = dispatcher.environments["photon"].logs(repo_handle(store, first), 0, 100)
     assert lines and f"job group {first}: Complete in " in lines[-1]
     assert (settings.logs_dir / f"{first}.log").is_file()
@@ -125,32 +139,40 @@ def test_a_failing_run_ends_failed_with_its_cause(dispatcher, store, settings, t
     assert profile["status"] == "Failed" and profile["error"] == "not run: the wrangle job failed"
 
 
-def test_cancel_of_a_running_photon_job_ends_canceled_quickly(dispatcher, store, settings, spark, big_input):
-    gid = make_group(store, settings, input_uri=str(big_input), profiler=True)
+def test_cancel_of_a_running_photon_job_ends_canceled_quickly(dispatcher, store, settings, spark, big_input,
+                                                              storage_root):
+    out_dir = storage_root / "cancel"
+    out_dir.mkdir()
+    gid = make_group(store, settings, input_uri=str(big_input), outputs=[
+        {"path": str(out_dir / "big.csv"), "action": "overwrite", "format": "csv"}])
     dispatcher.enqueue(gid)
-    wait_for(lambda: spark_job_running(spark, settings, store, gid), timeout=120, what="the run's Spark job")
+    wait_for(lambda: spark_job_running(spark, settings, store, gid), timeout=300, what="the run's Spark job")
     began = time.monotonic()
     dispatcher.cancel(gid)
-    st = wait_status(store, gid, DONE, timeout=60)
+    st = wait_status(store, gid, DONE, timeout=120)
     took = time.monotonic() - began
     assert st["status"] == "Canceled", st
     assert took < 15, f"cancel took {took:.1f} s"
     assert [j["status"] for j in st["jobs"]] == ["Canceled", "Canceled"]
     assert st["profile"] is None
+    assert sorted(p.name for p in out_dir.iterdir()) == []  # no output, no staging debris
     assert read_result(settings, gid)["status"] == "Canceled"
     assert group_history(store, gid) == ["Created", "Pending", "InProgress", "Canceled"]
 
 
-def test_restart_runs_the_queued_group_and_fails_the_in_process_one(settings, store, spark, big_input, small_input):
+def test_restart_runs_the_queued_group_and_fails_the_in_process_one(settings, store, spark, big_input, small_input,
+                                                                    storage_root):
     old_photon = PhotonEnvironment(settings, spark=spark)
     old = Dispatcher(settings, store, {"photon": old_photon})
     old.start()
     try:
-        running = make_group(store, settings, input_uri=str(big_input), profiler=True)
-        queued = make_group(store, settings, input_uri=str(small_input), profiler=True)
+        running = make_group(store, settings, input_uri=str(big_input), outputs=[
+            {"path": str(storage_root / "big.csv"), "action": "overwrite", "format": "csv"}])
+        queued = make_group(store, settings, input_uri=str(small_input), outputs=[
+            {"path": str(storage_root / "small.csv"), "action": "overwrite", "format": "csv"}])
         old.enqueue(running)
         old.enqueue(queued)
-        wait_for(lambda: spark_job_running(spark, settings, store, running), timeout=120, what="the slow run")
+        wait_for(lambda: spark_job_running(spark, settings, store, running), timeout=300, what="the slow run")
         assert group_state(store, queued)["status"] == "Pending"
         old.stop()  # the launcher goes away with one group running in-process and one queued
 

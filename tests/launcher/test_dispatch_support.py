@@ -173,7 +173,7 @@ def group_history(session_factory, gid: int) -> list[str]:
     return [status for who, status in history(session_factory, gid) if who is None]
 
 
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str = "condition"):
+def wait_for(predicate, timeout: float = 300.0, interval: float = 0.05, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -183,7 +183,7 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def wait_status(session_factory, gid: int, statuses: set[str], timeout: float = 60.0) -> dict:
+def wait_status(session_factory, gid: int, statuses: set[str], timeout: float = 300.0) -> dict:
     return wait_for(lambda: (st := group_state(session_factory, gid))["status"] in statuses and st,
                     timeout=timeout, what=f"job group {gid} to reach {sorted(statuses)}")
 

@@ -109,7 +109,7 @@ def photon(settings, spark):
     env.close()
 
 
-def make_run(settings, tmp_path, input_uri: str, *, recipe=None, profiler=True, outputs=None,
+def make_run(settings, tmp_path, input_uri: str, *, recipe=None, profiler=False, outputs=None,
              fmt: str = "csv") -> Run:
     gid = next(_ids)
     job_ids = {"wrangle": next(_ids), "profile": next(_ids) if profiler else None}
@@ -124,14 +124,16 @@ def make_run(settings, tmp_path, input_uri: str, *, recipe=None, profiler=True, 
                log_path=str(settings.logs_dir / f"{gid}.log"))
 
 
-def wait_terminal(env, handle, timeout=120.0) -> RunState:
+def wait_terminal(env, handle, timeout=300.0) -> RunState:
     return wait_for(lambda: (st := env.poll(handle)).has_terminated() and st, timeout=timeout,
                     what=f"run {handle.tag} to end")
 
 
 def test_a_run_completes_under_its_own_job_group_and_writes_its_result_and_log(photon, settings, tmp_path, spark):
     src = write_csv(tmp_path / "in.csv", [("id", "name"), (1, "a"), (2, "b"), (3, "c")])
-    run = make_run(settings, tmp_path, str(src), recipe=[{"op": "rename", "mapping": {"name": "who"}}])
+    out = tmp_path / "out.json"
+    run = make_run(settings, tmp_path, str(src), recipe=[{"op": "rename", "mapping": {"name": "who"}}],
+                   outputs=[{"path": str(out), "action": "create", "format": "json", "asSingleFile": True}])
     handle = photon.submit(run)
     assert handle.environment == "photon" and handle.tag == run.tag
     assert handle.data["resultUri"] == run.spec.resultUri
@@ -140,14 +142,15 @@ def test_a_run_completes_under_its_own_job_group_and_writes_its_result_and_log(p
     doc = photon.result(handle)
     assert doc == json.loads(Path(run.spec.resultUri).read_text())
     assert doc["status"] == "Complete" and doc["jobGroupId"] == run.job_group_id
-    assert set(doc["profile"]["columnTypes"]) == {"id", "who"}
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [
+        {"id": "1", "who": "a"}, {"id": "2", "who": "b"}, {"id": "3", "who": "c"}]
     # Its Spark jobs ran under its own job group (what cancel targets).
     assert spark.sparkContext.statusTracker().getJobIdsForGroup(run.tag)
     # ... and the worker thread is left clean for the next run.
     lines = photon.logs(handle, 0, 1000)
     assert "queued on photon" in lines[0] and f"Spark job group {run.tag}, pool photon-" in lines[1]
     assert lines[-1].split(": ", 1)[1].startswith(f"job group {run.job_group_id}: Complete in ")
-    assert any(f"job {run.spec.jobs.profile} (profile): Complete" in line for line in lines)
+    assert any(f"job {run.spec.outputs[0].jobId} (filewriter): Complete, 3 rows" in line for line in lines)
     assert photon.logs(handle, 1, 1) == [lines[1]]
 
 
@@ -164,17 +167,18 @@ def test_a_failing_run_reports_its_cause(photon, settings, tmp_path):
 
 def test_cancel_stops_the_spark_jobs_of_the_run_at_once(photon, settings, tmp_path, spark):
     big = write_big_gzip_csv(tmp_path / "big.csv.gz")
-    run = make_run(settings, tmp_path, str(big))
+    run = make_run(settings, tmp_path, str(big), outputs=[{"path": str(tmp_path / "o" / "big.csv"),
+                                                           "action": "overwrite", "format": "csv"}])
     handle = photon.submit(run)
     tracker = spark.sparkContext.statusTracker()
     # Wait until the full scan is running (the header read is a tiny job of its own).
     wait_for(lambda: any((info := tracker.getJobInfo(j)) and info.status == "RUNNING"
-                         for j in tracker.getJobIdsForGroup(run.tag)), timeout=60, what="a running Spark job")
+                         for j in tracker.getJobIdsForGroup(run.tag)), timeout=300, what="a running Spark job")
     progress = photon.progress(handle)
     assert progress is not None and 0 <= progress <= 99
     began = time.monotonic()
     photon.cancel(handle)
-    state = wait_terminal(photon, handle, timeout=30)
+    state = wait_terminal(photon, handle, timeout=120)
     took = time.monotonic() - began
     assert state.state == State.CANCELED, state
     assert took < 15, f"cancel took {took:.1f} s"
