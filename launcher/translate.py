@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from launcher.api.errors import BadRequest, PathNotAllowed
 from launcher.api.schemas import JobGroupCreate, WriteSettingIn
-from spark_jobs.recipes import recipe_dependencies
+from spark_jobs.recipes import DependencyCycleError, RecipeError, order_datasets, recipe_dependencies
 from spark_jobs.spec import (
     DatasetRef,
     ImportedDataset,
@@ -292,54 +292,43 @@ def concrete_path(write_setting: dict, job_group_id: int) -> str:
 
 # -- the dataset graph --------------------------------------------------------------------------
 
-def dependencies(ds: Dataset) -> list[DatasetRef]:
-    """The datasets ``ds`` reads: its input, then those its recipe's join/union/lookup name."""
-    if isinstance(ds, ImportedDataset):
-        return []
-    try:
-        named = recipe_dependencies(list(ds.recipe))
-    except Exception as e:  # a stored recipe the current validator no longer accepts
-        raise BadRequest(f"wrangledDataset.id: the recipe of wrangled dataset {ds.id} cannot be read: {e}",
-                         [{"field": "wrangledDataset.id", "dataset": ds.id}]) from None
-    return [ds.input, *named]
-
-
 def resolve_datasets(target: int, catalog: Catalog) -> list[Dataset]:
     """Every dataset the target needs, each after the datasets it reads; the target last.
 
-    Depth-first in the order the datasets are named, so the result is deterministic. A cycle
-    or a dataset that does not exist is a 400 naming the chain.
+    The order is ``spark_jobs.recipes.order_datasets`` (depth first, input before the datasets
+    a recipe names). A cycle or a dataset that does not exist is a 400 naming the chain.
     """
-    order: list[Dataset] = []
-    done: set[str] = set()
-    path: list[DatasetRef] = []
+    found: dict[DatasetRef, Dataset] = {}
+    named_by: dict[DatasetRef, DatasetRef] = {}
 
-    def lookup(ref: DatasetRef, named_by: DatasetRef | None) -> Dataset:
-        ds = catalog.imported(ref.id) if ref.kind == "imported" else catalog.wrangled(ref.id)
-        if ds is None:
-            where = f" (read by wrangled dataset {named_by.id})" if named_by else ""
-            raise BadRequest(f"wrangledDataset.id: {ref.kind} dataset {ref.id}{where} does not exist",
-                             [{"field": "wrangledDataset.id", "missing": ref.key}])
-        return ds
+    def fetch(ref: DatasetRef) -> Dataset:
+        if ref not in found:
+            ds = catalog.imported(ref.id) if ref.kind == "imported" else catalog.wrangled(ref.id)
+            if ds is None:
+                parent = named_by.get(ref)
+                where = f" (read by {parent.kind} dataset {parent.id})" if parent else ""
+                raise BadRequest(f"wrangledDataset.id: {ref.kind} dataset {ref.id}{where} does not exist",
+                                 [{"field": "wrangledDataset.id", "missing": ref.key}])
+            found[ref] = ds
+        return found[ref]
 
-    def visit(ref: DatasetRef, named_by: DatasetRef | None) -> None:
-        if ref.key in done:
-            return
-        if ref in path:
-            chain = path[path.index(ref):] + [ref]
-            text = " -> ".join(f"{r.kind} {r.id}" for r in chain)
-            raise BadRequest(f"wrangledDataset.id: the datasets depend on each other in a cycle: {text}",
-                             [{"field": "wrangledDataset.id", "cycle": [r.key for r in chain]}])
-        ds = lookup(ref, named_by)
-        path.append(ref)
-        for dep in dependencies(ds):
-            visit(dep, ref)
-        path.pop()
-        done.add(ref.key)
-        order.append(ds)
+    def lookup(ref: DatasetRef) -> tuple[DatasetRef, list]:
+        ds = fetch(ref)
+        assert isinstance(ds, WrangledDataset)
+        steps = list(ds.recipe)
+        for dep in [ds.input, *recipe_dependencies(steps)]:
+            named_by.setdefault(dep, ref)
+        return ds.input, steps
 
-    visit(DatasetRef(kind="wrangled", id=target), None)
-    return order
+    try:
+        refs = order_datasets(DatasetRef(kind="wrangled", id=target), lookup)
+    except DependencyCycleError as e:
+        raise BadRequest(f"wrangledDataset.id: the {e}",
+                         [{"field": "wrangledDataset.id", "cycle": [r.key for r in e.cycle]}]) from None
+    except RecipeError as e:  # a stored recipe the current validator no longer reads
+        raise BadRequest(f"wrangledDataset.id: a recipe cannot be read: {e}",
+                         [{"field": "wrangledDataset.id"}]) from None
+    return [fetch(ref) for ref in refs]
 
 
 # -- the spec -----------------------------------------------------------------------------------
