@@ -201,3 +201,65 @@ def test_shares_an_existing_session_started_in_the_background(settings, spark):
     finally:
         env.close()
     assert not spark.sparkContext._jsc.sc().isStopped()  # the borrowed session is not stopped
+
+
+OWN_SESSION_SCRIPT = r'''
+import json, sys, time
+sys.path.insert(0, sys.argv[2])
+from launcher.settings import load_settings
+from launcher.environments.photon import PhotonEnvironment
+from test_photon import make_run, wait_terminal
+
+home, data = sys.argv[1], sys.argv[3]
+settings = load_settings(home=home, environments={"photon": {"concurrency": 2, "master": "local[2]"}})
+settings.ensure_dirs()
+env = PhotonEnvironment(settings)          # returns at once; the session starts behind it
+report = {"ready_at_construction": env.ready}
+run = make_run(settings, None, data, outputs=[{"path": home + "/o/big.csv", "action": "overwrite", "format": "csv"}])
+handle = env.submit(run)                   # accepted before the session is up
+report["state_after_submit"] = env.poll(handle).state.value
+spark = env.session(timeout=600)
+jsc = spark.sparkContext._jsc.sc()
+report["scheduler_mode"] = spark.sparkContext.getConf().get("spark.scheduler.mode")
+report["pools"] = [name for name in ("photon-0", "photon-1", "photon-2") if jsc.getPoolForName(name).isDefined()]
+busy = None
+deadline = time.monotonic() + 600
+while time.monotonic() < deadline and busy is None and not env.poll(handle).has_terminated():
+    for name in ("photon-0", "photon-1"):
+        pool = jsc.getPoolForName(name)
+        if pool.isDefined() and pool.get().runningTasks() > 0:
+            busy = name
+    time.sleep(0.05)
+report["busy_pool"] = busy
+env.cancel(handle)
+report["final"] = wait_terminal(env, handle).state.value
+report["owns_session"] = env._owns_session
+env.close()
+report["stopped"] = spark.sparkContext._jsc is None
+print("REPORT " + json.dumps(report))
+'''
+
+
+@pytest.mark.slow
+def test_photon_starts_its_own_session_in_the_background_with_fair_pools(tmp_path):
+    """What `launcher serve` does: no session exists, photon makes one (a separate process)."""
+    import os
+    import subprocess
+    import sys
+
+    data = write_big_gzip_csv(tmp_path / "big.csv.gz", repeats=20)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAUNCHER_", "PYSPARK_"))}
+    proc = subprocess.run(
+        [sys.executable, "-c", OWN_SESSION_SCRIPT, str(tmp_path / "home"), str(Path(__file__).parent), str(data)],
+        capture_output=True, text=True, timeout=900, env=env, cwd=str(Path(__file__).resolve().parents[2]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.split("REPORT ", 1)[1])
+    assert report["ready_at_construction"] is False
+    assert report["state_after_submit"] == "PENDING"
+    assert report["scheduler_mode"] == "FAIR"
+    assert report["pools"] == ["photon-0", "photon-1"]  # declared up front, one per worker slot
+    assert report["busy_pool"] in ("photon-0", "photon-1")  # the run's tasks ran in its pool
+    assert report["final"] == "CANCELED"
+    assert report["owns_session"] is True and report["stopped"] is True
+    # log4j2 quiet: Spark's INFO chatter does not reach the console.
+    assert " INFO " not in proc.stderr, proc.stderr[-2000:]
