@@ -85,3 +85,7 @@ def read_dataset(spark: SparkSession, ds: ImportedDataset) -> DataFrame:
         from spark_jobs.errors import describe_error
 
         raise SourceError(f"{what}: cannot read {ds.uri} as {ds.format}: {describe_error(e)['message']}") from e
+
+
+# Formats whose Spark source a runtime may lack register readers of their own.
+from spark_jobs import avro_support  # noqa: E402,F401

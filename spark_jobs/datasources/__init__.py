@@ -1,0 +1,1 @@
+"""Spark Python Data Sources (``pyspark.sql.datasource``) for formats a runtime may lack."""
