@@ -408,3 +408,19 @@ def test_background_thread_follows_runs_without_the_caller_waiting(settings, sto
         wait_for(lambda: group_state(store, gid)["status"] == "Complete", timeout=10, what="Complete")
     finally:
         d.stop()
+
+
+def test_the_whole_lifecycle_on_sqlite_and_postgresql(session_factory, settings, clock):
+    """The conftest's store on both backends: queue, run, read back, cancel a queued group."""
+    env = ScriptedEnv()
+    d = Dispatcher(settings, session_factory, {"scripted": env}, clock=clock, sleep=clock.sleep)
+    done, canceled = group(session_factory, settings), group(session_factory, settings)
+    d.enqueue(done)
+    d.enqueue(canceled)
+    d.step()
+    d.cancel(canceled)
+    env.end(done, State.SUCCEEDED, doc_for(session_factory, done, jobs={"wrangle": {"rows": 5}}))
+    d.run_until_idle()
+    assert group_history(session_factory, done) == ["Created", "Pending", "InProgress", "Complete"]
+    assert group_history(session_factory, canceled) == ["Created", "Pending", "Canceled"]
+    assert group_state(session_factory, done)["jobs"][0]["rows"] == 5
