@@ -42,6 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _log_to_stderr() -> None:
+    """The engine's own log lines on stderr (the driver log), whatever pyspark did to logging."""
+    if not any(getattr(h, "_spark_jobs", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._spark_jobs = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 def _install_sigterm(job_group_id: int | None) -> None:
     from spark_jobs.errors import CANCEL_REQUESTED
 
@@ -71,7 +82,7 @@ def _install_sigterm(job_group_id: int | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     import spark_jobs
     from spark_jobs import fs
     from spark_jobs.runner import failed_result_for_bad_spec, result_uri_of, run_job, write_result
