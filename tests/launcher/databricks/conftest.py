@@ -35,7 +35,9 @@ def emulator(tmp_path_factory):
     em = EmulatorProcess(
         tmp_path_factory.mktemp("databricks-emulator"), EMULATOR_TOKEN, pending_seconds=0.3,
         spark_conf=[
-            f"spark.driver.extraJavaOptions=-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
+            # Tiny jobs: the JVM's start-up dominates, so the quick JIT tier is enough.
+            f"spark.driver.extraJavaOptions=-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}"
+            " -XX:TieredStopAtLevel=1",
             "spark.sql.shuffle.partitions=2",
         ],
     ).start()
@@ -48,6 +50,7 @@ def em(emulator):
     """The session's emulator, with its faults and hold cleared after the test."""
     yield emulator
     emulator.clear_faults()
+    emulator.cancel_all()  # nothing a test left behind goes on running (or starts, once released)
     emulator.hold_runs(False)
 
 

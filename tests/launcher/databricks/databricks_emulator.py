@@ -19,7 +19,8 @@ FUSE mount a Databricks cluster has). Every API call needs ``Authorization: Bear
 
 Test hooks (no auth) under ``/__emulator/``: ``POST faults`` ({method, path, status, count,
 retry_after, error_code, message}) answers the next ``count`` matching calls with that status
-(``DELETE faults`` forgets them); ``POST hold`` ({hold}) keeps new runs PENDING; ``GET requests``
+(``DELETE faults`` forgets them); ``POST hold`` ({hold}) keeps new runs PENDING; ``POST
+cancel-all`` cancels every run not yet ended; ``GET requests``
 is the request log; ``GET runs`` the runs with what was submitted.
 
 Run as a script (``python databricks_emulator.py --root DIR --token T --port-file F``); tests use
@@ -239,7 +240,7 @@ class Workspace:
             return self._finish(run, "TIMEDOUT", f"Run timed out after {run.timeout_seconds} seconds.")
         if rc == 0:
             return self._finish(run, "SUCCESS", "")
-        run.error, run.error_trace = describe_failure(run.stderr_path, rc)
+        run.error, run.error_trace = describe_failure([run.stderr_path, run.stdout_path], rc)
         return self._finish(run, "FAILED", "Workload failed, see run output for details")
 
     def _finish(self, run: EmulatedRun, result: str, message: str) -> None:
@@ -354,13 +355,17 @@ def _principal(run_as: dict | None) -> str | None:
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit)\b.*)$")
 
 
-def describe_failure(stderr_path: Path, rc: int) -> tuple[str, str]:
-    """(error, error_trace) the way a task's output shows them: the last exception line, and the tail."""
-    text, _ = tail(stderr_path, 16 * 1024)
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+def describe_failure(paths: list[Path], rc: int) -> tuple[str, str]:
+    """(error, error_trace) the way a task's output shows them: the last exception (or ERROR)
+    line of the driver's output, and its tail. spark-submit merges the Python driver's stdout and
+    stderr into its own stdout; the JVM's log goes to stderr."""
+    lines = []
+    for path in paths:
+        text, _ = tail(path, 16 * 1024)
+        lines += [ln for ln in text.splitlines() if ln.strip()]
     error = next((m.group(1) for ln in reversed(lines) if (m := _EXCEPTION_LINE.match(ln.strip()))), None)
     if error is None:
-        error = next((ln.strip() for ln in reversed(lines) if "ERROR" in ln or "spark-jobs:" in ln), None)
+        error = next((ln.strip() for ln in reversed(lines) if " ERROR " in ln or "spark-jobs:" in ln), None)
     return (error or f"the wheel task exited with code {rc}"), "\n".join(lines[-40:])
 
 
@@ -467,6 +472,10 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/__emulator/hold" and self.command == "POST":
             (ws.hold.set if self._json_body(raw).get("hold") else ws.hold.clear)()
             self._json(200, {"hold": ws.hold.is_set()})
+        elif path == "/__emulator/cancel-all" and self.command == "POST":
+            for run in list(ws.runs.values()):
+                ws.cancel(run.run_id)
+            self._json(200, {})
         elif path == "/__emulator/requests":
             with ws.lock:
                 self._json(200, ws.requests)
@@ -732,6 +741,9 @@ class EmulatorProcess:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/__emulator/faults")
+
+    def cancel_all(self) -> None:
+        self._call("POST", "/__emulator/cancel-all", {})
 
     def hold_runs(self, hold: bool = True) -> None:
         """While held, submitted runs stay PENDING (no spark-submit) until canceled or released."""

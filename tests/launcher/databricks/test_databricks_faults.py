@@ -21,16 +21,18 @@ def _calls(em, since: int, path: str) -> list[dict]:
     return [r for r in em.requests()[since:] if r["path"] == path]
 
 
-def test_two_503s_then_success_and_a_repeated_submit_starts_no_second_run(em, make_env, tmp_path):
+@pytest.mark.parametrize("status", [503, 429])
+def test_two_faults_then_success_and_a_repeated_submit_starts_no_second_run(em, make_env, tmp_path, status):
     em.hold_runs()
     env = make_env()
     run = make_run(tmp_path, csv_spec(tmp_path / "data", 101, []))
     since = len(em.requests())
-    em.inject(SUBMIT, 503, count=2, method="POST", retry_after=0)
+    em.inject(SUBMIT, status, count=2, method="POST", retry_after=0,
+              error_code="TEMPORARILY_UNAVAILABLE" if status == 503 else "REQUEST_LIMIT_EXCEEDED")
 
     handle = env.submit(run)
     submits = _calls(em, since, SUBMIT)
-    assert [r["status"] for r in submits] == [503, 503, 200]
+    assert [r["status"] for r in submits] == [status, status, 200]
     tokens = {r["body"]["idempotency_token"] for r in submits}
     assert tokens == {handle.data["idempotencyToken"]}
 

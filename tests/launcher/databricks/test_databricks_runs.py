@@ -48,7 +48,9 @@ def restarted_run(emulator, wheel_cache, tmp_path_factory):
         final = wait_for(after, handle, lambda s: s.has_terminated())
         yield {"run": run, "handle": handle, "seen_running": seen_running, "recovered": recovered,
                "final": final, "result": after.result(handle), "env": after,
-               "emulated": emulated_run(emulator, int(handle.external_id))}
+               "emulated": emulated_run(emulator, int(handle.external_id)),
+               "wheel_on_cluster": emulator.volume_path(handle.data["wheelUri"]),
+               "driver_output": _read(emulator.root / "runs" / handle.external_id / "stdout.txt")}
 
 
 def test_success_with_outputs_read_back(restarted_run):
@@ -83,6 +85,7 @@ def test_a_new_environment_follows_the_run_after_a_restart(restarted_run):
     assert f"Databricks run {r['handle'].external_id}: TERMINATED/SUCCESS" in log
     # One run in the workspace, and it ran the uploaded wheel, not the launcher's source tree.
     assert r["emulated"]["returncode"] == 0
+    assert f"running spark_jobs.main:main from {r['wheel_on_cluster']}/spark_jobs/main.py" in r["driver_output"]
 
 
 def test_a_task_failure_reaches_the_job(em, make_env, make_settings, tmp_path):
@@ -98,6 +101,7 @@ def test_a_task_failure_reaches_the_job(em, make_env, make_settings, tmp_path):
     assert state.state == State.FAILED
     assert state.message.startswith("the Databricks run failed: Workload failed, see run output for details; "
                                     "task error: ")
+    assert "no_such_column" in state.message
     doc = env.result(handle)
     assert doc["status"] == "Failed"
     outcomes = job_outcomes([spec.jobs.wrangle, spec.outputs[0].jobId], doc, state, cancel_requested=False)
@@ -114,12 +118,13 @@ def test_cancel_in_the_middle_of_a_run(em, make_env, tmp_path):
     spec = csv_spec(tmp_path / "data", 203, RENAME)
     handle = env.submit(make_run(tmp_path, spec))
     wait_for(env, handle, lambda s: s.state == State.RUNNING)
-    # In the middle: the wheel's entry point has started inside spark-submit's driver.
-    stderr = em.root / "runs" / handle.external_id / "stderr.txt"
+    # In the middle: the wheel's entry point has started inside spark-submit's driver (whose
+    # Python output spark-submit passes to its stdout).
+    stdout = em.root / "runs" / handle.external_id / "stdout.txt"
     deadline = time.monotonic() + 300
-    while "emulator: running spark_jobs.main:main" not in _read(stderr) and time.monotonic() < deadline:
+    while "emulator: running spark_jobs.main:main" not in _read(stdout) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert "/spark_jobs-" in _read(stderr)  # imported from the uploaded wheel
+    assert "launcher/wheels/" in _read(stdout)  # imported from the uploaded wheel
     pid = emulated_run(em, int(handle.external_id))["pid"]
     assert pid and _alive(pid)
 
