@@ -20,7 +20,8 @@ FUSE mount a Databricks cluster has). Every API call needs ``Authorization: Bear
 Test hooks (no auth) under ``/__emulator/``: ``POST faults`` ({method, path, status, count,
 retry_after, error_code, message}) answers the next ``count`` matching calls with that status
 (``DELETE faults`` forgets them); ``POST hold`` ({hold}) keeps new runs PENDING; ``POST
-cancel-all`` cancels every run not yet ended; ``GET requests``
+cancel-all`` cancels every run not yet ended; ``POST force-state`` ({run_id, life_cycle_state,
+result_state}) puts a run in any state; ``GET requests``
 is the request log; ``GET runs`` the runs with what was submitted.
 
 Run as a script (``python databricks_emulator.py --root DIR --token T --port-file F``); tests use
@@ -476,6 +477,14 @@ class Handler(BaseHTTPRequestHandler):
             for run in list(ws.runs.values()):
                 ws.cancel(run.run_id)
             self._json(200, {})
+        elif path == "/__emulator/force-state" and self.command == "POST":
+            # A state this emulator never produces by itself (a newer workspace's, say).
+            body = self._json_body(raw)
+            run = ws._run(body.get("run_id"))
+            with ws.lock:
+                run.life, run.result = body["life_cycle_state"], body.get("result_state")
+                run.message = body.get("state_message", "")
+            self._json(200, ws.run_json(run.run_id))
         elif path == "/__emulator/requests":
             with ws.lock:
                 self._json(200, ws.requests)
@@ -748,6 +757,10 @@ class EmulatorProcess:
     def hold_runs(self, hold: bool = True) -> None:
         """While held, submitted runs stay PENDING (no spark-submit) until canceled or released."""
         self._call("POST", "/__emulator/hold", {"hold": hold})
+
+    def force_state(self, run_id: int, life_cycle_state: str, result_state: str | None = None) -> None:
+        self._call("POST", "/__emulator/force-state", {"run_id": run_id, "life_cycle_state": life_cycle_state,
+                                                       "result_state": result_state})
 
     def requests(self) -> list[dict]:
         return self._call("GET", "/__emulator/requests")

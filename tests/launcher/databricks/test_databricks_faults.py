@@ -165,3 +165,14 @@ def test_the_submitted_task(em, make_env, make_settings, tmp_path, compute):
     from spark_jobs.spec import parse_spec
     assert parse_spec(uploaded) == run.spec.model_copy(
         update={"resultUri": f"/Volumes/main/default/launcher/runs/{run.tag}/result.json"})
+
+
+def test_a_state_the_sdk_does_not_know_fails_with_its_raw_value(em, make_env, tmp_path):
+    em.hold_runs()
+    env = make_env()
+    handle = env.submit(make_run(tmp_path, csv_spec(tmp_path / "data", 109, [])))
+    em.force_state(int(handle.external_id), "HIBERNATING", "MAYBE")
+    state = env.poll(handle)
+    assert state.state == State.FAILED
+    assert state.message == "unknown Databricks run state: life_cycle_state='HIBERNATING' result_state='MAYBE'"
+    assert "Databricks run " + handle.external_id + ": HIBERNATING/MAYBE" in "\n".join(env.logs(handle, 0, 100))

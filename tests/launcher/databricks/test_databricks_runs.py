@@ -157,3 +157,15 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_the_timeout_from_the_settings_ends_the_run_failed(em, make_env, make_settings, tmp_path):
+    env = make_env(make_settings(timeout_seconds=1))
+    spec = csv_spec(tmp_path / "data", 204, RENAME)
+    handle = env.submit(make_run(tmp_path, spec))
+    state = wait_for(env, handle, lambda s: s.has_terminated(), timeout=120)
+    assert state.state == State.FAILED
+    assert state.message.startswith(
+        "the Databricks run timed out (raise [environments.databricksSpark] timeout_seconds)")
+    assert emulated_run(em, int(handle.external_id))["result_state"] == "TIMEDOUT"
+    assert env.result(handle) is None and not Path(spec.outputs[0].path).exists()
