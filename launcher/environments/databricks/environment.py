@@ -28,7 +28,7 @@ from typing import Any, Callable, ClassVar
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.core import Config
-from databricks.sdk.errors import DatabricksError, NotFound
+from databricks.sdk.errors import DatabricksError, NotFound, Unauthenticated
 from databricks.sdk.service import compute, jobs
 
 from launcher.environments.base import Handle, Run, RunState, State
@@ -94,6 +94,13 @@ class DatabricksEnvironment:
                 self._clients[kind] = WorkspaceClient(config=cfg)
             return self._clients[kind]
 
+    def _reset_clients_after(self, err: BaseException) -> None:
+        """After a 401 the next call makes new clients, which read the token again: a token
+        fixed in its variable or file is picked up without a launcher restart."""
+        if isinstance(err, Unauthenticated):
+            with self._lock:
+                self._clients.clear()
+
     # -- submit ------------------------------------------------------------------------------
     def submit(self, run: Run) -> Handle:
         s = self.settings
@@ -123,6 +130,7 @@ class DatabricksEnvironment:
                 timeout_seconds=s.timeout_seconds or None,
             )
         except (DatabricksError, TimeoutError, OSError) as e:
+            self._reset_clients_after(e)
             message = describe(op, e, s)
             _append(run.log_path, f"failed: {message}")
             raise DatabricksEnvironmentError(message) from None
@@ -229,6 +237,7 @@ class DatabricksEnvironment:
     def _poll_failed(self, handle: Handle, f: _Followed, err: Exception) -> RunState:
         s = self.settings
         if not is_transient(err):
+            self._reset_clients_after(err)
             message = describe(failures.POLL, err, s)
             _append(_log_path(handle), f"failed: {message}")
             f.final = RunState(State.FAILED, message)

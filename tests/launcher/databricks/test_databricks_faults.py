@@ -71,7 +71,12 @@ def test_a_wrong_token_fails_with_the_token_setting_named(em, make_env, monkeypa
                               "(401: Unauthorized); fix the token in the environment variable named by "
                               "[environments.databricksSpark] token_env")
     assert "token_env" in message and "dapi-wrong" not in message
-    assert em.runs() == [] or all(r["run_name"] != f"launcher job group 103 [{run.tag}]" for r in em.runs())
+    assert all(r["run_name"] != f"launcher job group 103 [{run.tag}]" for r in em.runs())
+
+    em.hold_runs()
+    monkeypatch.setenv("DBX_EMULATOR_TOKEN", em.token)  # fixed where it lives: no restart needed
+    handle = env.submit(run)
+    assert emulated_run(em, int(handle.external_id))["run_name"] == f"launcher job group 103 [{run.tag}]"
 
 
 def test_a_token_revoked_while_a_run_is_followed_ends_it_failed(em, make_env, make_settings, monkeypatch, tmp_path):
