@@ -265,7 +265,7 @@ def _substring(a: Args) -> Column:
     if a.n > 2:
         end = a.col(2, W.INTEGER)
         return F.when(end > start, s.substr(start + 1, end - start)).when(
-            end.isNotNull(), F.lit("")).otherwise(F.lit(None).cast("string"))
+            s.isNotNull() & end.isNotNull() & start.isNotNull(), F.lit(""))
     return s.substr(start + 1, F.lit(2147483647))
 
 

@@ -212,6 +212,9 @@ class SetType(Step):
             return src
         if self.type == W.STRING:
             return src.cast("string")
+        if self.type == W.INTEGER and t == W.DECIMAL:
+            # 3.0 fits an Integer; 2.5 does not (a plain cast would truncate it).
+            return F.when(src == F.floor(src), src.try_cast("bigint"))
         if self.type == W.INTEGER and t == W.STRING:
             # '12' fits an Integer; '12.5' and 'abc' do not.
             return src.try_cast("bigint")

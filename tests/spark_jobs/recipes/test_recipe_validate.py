@@ -109,7 +109,7 @@ def test_every_problem_is_reported_with_step_and_parameter():
         (5, "value", "LEFT takes 2 arguments, got 1"),
         (6, "value", "SUM cannot be used inside SUM"),
         (7, "value", "$col is allowed only in the value of a set step"),
-        (8, "order", "unknown column 'nope'"),
+        (8, "order", "unknown column 'nope'; closest: name"),
         (9, "value", "a [list] at position 0 is allowed only as an argument of IN, MERGE or "
                      "PARSEDATE"),
         (10, "value", "argument 2 of IN must be a [list] of literal values"),
