@@ -174,6 +174,12 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._active: dict[int, _Active] = {}
         self._queues: dict[str, _Queue] = {name: self._queue_for(name, env) for name, env in environments.items()}
+        for env in environments.values():
+            # Optional extension: an environment that knows when a run ends (photon runs in
+            # this process) says so, and the run is looked at at once instead of at the next poll.
+            listen = getattr(env, "set_listener", None)
+            if callable(listen):
+                listen(self.run_changed)
 
     def _queue_for(self, name: str, env: Environment) -> _Queue:
         own = self.settings.environment(name) if hasattr(self.settings, "environment") else None
@@ -242,6 +248,14 @@ class Dispatcher:
                         job_group_id, group.execution,
                         handle=_handle_of(group), cancel_requested=True))
                 self._wake.set()
+
+    def run_changed(self, tag: str) -> None:
+        """An environment's note that the run with this tag changed: look at it now."""
+        with self._lock:
+            for a in self._active.values():
+                if a.handle is not None and a.handle.tag == tag:
+                    a.next_poll = float("-inf")
+        self._wake.set()
 
     def queued(self, environment: str) -> list[int]:
         with self._lock:
@@ -402,9 +416,9 @@ class Dispatcher:
         a.handle = handle
         if not started:  # ended meanwhile (canceled behind our back): stop what we started
             a.cancel_requested = True
-        a.next_poll = self.clock() + self._queues[a.environment].poll_interval
-        if a.cancel_requested:  # a cancel that came while it was being submitted
-            a.next_poll = self.clock()
+        # One look right away: a run that ended before its handle was saved here (so its
+        # environment's run_changed notice found nothing to wake) is seen at once.
+        a.next_poll = self.clock()
 
     def _read_spec(self, group: JobGroup):
         from spark_jobs.spec import parse_spec

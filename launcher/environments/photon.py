@@ -202,6 +202,7 @@ class PhotonEnvironment:
         self._session_error: BaseException | None = None
         self._owns_session = False
         self._closed = False
+        self._listener = None
         self._spark = spark
         if spark is not None:
             self._session_ready.set()
@@ -274,6 +275,11 @@ class PhotonEnvironment:
         rec = self._runs.get(handle.tag)
         if rec is None:
             return self._unknown(handle)
+        fut = rec.future
+        if fut is not None and fut.done() and not rec.state.has_terminated():
+            # The worker ended without saying how (it cannot, but a run must never hang).
+            rec.state = (RunState(State.CANCELED, "canceled before it started") if fut.cancelled() else
+                         RunState(State.FAILED, f"the photon worker ended unexpectedly: {fut.exception()}"))
         if rec.cancel_requested and not rec.state.has_terminated() and rec.started:
             # A Spark job the run started after the first cancel is not stopped by it.
             self._cancel_spark(handle.tag)
@@ -322,7 +328,11 @@ class PhotonEnvironment:
             return state_of_result(doc)
         return RunState(State.FAILED, RESTART_MESSAGE)
 
-    # -- progress (optional extension the dispatcher uses when present) ---------------------
+    # -- optional extensions the dispatcher uses when present -------------------------------
+    def set_listener(self, listener) -> None:
+        """``listener(tag)`` is called when a run ends, so it is read back without a poll's wait."""
+        self._listener = listener
+
     def progress(self, handle: Handle) -> int | None:
         """Percent of the run's Spark tasks done so far, from the status tracker."""
         rec = self._runs.get(handle.tag)
@@ -384,12 +394,8 @@ class PhotonEnvironment:
                                 f": {err['errorClass']}: {err['message']}" if err else "")
                 rec.state = state_of_result(doc)
             finally:
-                sc = spark.sparkContext
-                sc.setLocalProperty("spark.jobGroup.id", None)
-                sc.setLocalProperty("spark.job.description", None)
-                sc.setLocalProperty("spark.job.interruptOnCancel", None)
-                sc.setLocalProperty("spark.scheduler.pool", None)
                 self._slots.put(slot)
+                _clear_thread_properties(spark)
         except BaseException as e:  # noqa: BLE001 - a crash of the run is a Failed run, never a hang
             from spark_jobs.errors import describe_error
 
@@ -400,6 +406,11 @@ class PhotonEnvironment:
             runlog.line(logging.INFO, "job group %s: %s in %.2f s", run.job_group_id,
                         _word(rec.state.state), time.monotonic() - began)
             runlog.close()
+            if self._listener is not None:
+                try:
+                    self._listener(run.tag)
+                except Exception:  # noqa: BLE001 - the poll finds it anyway
+                    log.exception("run listener failed")
 
     # -- life cycle -------------------------------------------------------------------------
     def close(self, stop_session: bool | None = None) -> None:
@@ -418,6 +429,17 @@ class PhotonEnvironment:
         rec = self._runs.get(tag)
         if rec is not None and rec.state.has_terminated():
             self._runs.pop(tag, None)
+
+
+def _clear_thread_properties(spark) -> None:
+    """Leave the pooled worker thread as it was found (its next run sets its own)."""
+    try:
+        sc = spark.sparkContext
+        for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel",
+                    "spark.scheduler.pool"):
+            sc.setLocalProperty(key, None)
+    except Exception:  # noqa: BLE001 - the session may be stopping; nothing left to clean
+        pass
 
 
 def _word(state: State) -> str:

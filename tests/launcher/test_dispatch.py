@@ -122,10 +122,11 @@ def test_concurrency_one_keeps_the_second_group_pending_until_the_first_ends(dis
     assert group_state(store, second)["status"] == "Pending"
     assert [r.job_group_id for r in env.runs] == [first]
 
+    assert len(env.polls) == 1  # one look right after the submit
     env.end(first, State.SUCCEEDED, doc_for(store, first))
     clock.advance(env.poll_interval - 0.1)
     dispatcher.step()
-    assert env.polls == []  # not due yet: the interval is honoured
+    assert len(env.polls) == 1  # not due yet: the interval is honoured
     clock.advance(0.1)
     dispatcher.step()  # polls: first ends, the slot frees, second starts in the same pass
     assert group_state(store, first)["status"] == "Complete"
@@ -270,13 +271,24 @@ def test_percent_complete_is_zero_while_queued_and_follows_progress(settings, st
     gid = group(store, settings)
     d.enqueue(gid)
     assert group_state(store, gid)["jobs"][0]["percent"] == 0
-    d.step()
     percents = []
     for _ in range(3):
-        clock.advance(env.poll_interval)
-        d.step()
+        d.step()  # the first pass submits and looks at once
         percents.append(group_state(store, gid)["jobs"][0]["percent"])
+        clock.advance(env.poll_interval)
     assert percents == [10, 40, 40]  # never backwards
+
+
+def test_an_environment_notice_gets_a_run_looked_at_before_its_poll_is_due(dispatcher, store, settings, env):
+    gid = group(store, settings)
+    dispatcher.enqueue(gid)
+    dispatcher.step()
+    env.end(gid, State.SUCCEEDED, doc_for(store, gid))
+    dispatcher.step()
+    assert group_state(store, gid)["status"] == "InProgress"  # the clock has not moved
+    dispatcher.run_changed(env.run_of(gid).tag)
+    dispatcher.step()
+    assert group_state(store, gid)["status"] == "Complete"
 
 
 # -- cancel -------------------------------------------------------------------------------------
@@ -391,7 +403,7 @@ def test_run_until_idle_drives_time_with_the_injected_sleep(settings, store, clo
     env.poll = poll
     d.run_until_idle(timeout=3600)
     assert group_state(store, gid)["status"] == "Complete"
-    assert clock.slept == [env.poll_interval] * (polls_before_end + 1)
+    assert clock.slept == [env.poll_interval] * polls_before_end  # the first look is right after submit
 
 
 def test_background_thread_follows_runs_without_the_caller_waiting(settings, store):

@@ -196,3 +196,17 @@ def test_restart_runs_the_queued_group_and_fails_the_in_process_one(settings, st
     # Nothing is left InProgress.
     with session_scope(store) as s:
         assert repo_jobs.groups_in_status(s, ["InProgress", "Pending", "Created"]) == []
+
+
+def test_photon_says_when_a_run_ends_so_no_poll_interval_is_waited(settings, store, spark, small_input):
+    env = PhotonEnvironment(settings, spark=spark, poll_interval=3600)  # polls would come hourly
+    d = Dispatcher(settings, store, {"photon": env})
+    d.start()
+    try:
+        gid = make_group(store, settings, input_uri=str(small_input))
+        d.enqueue(gid)
+        st = wait_status(store, gid, DONE, timeout=300)
+        assert st["status"] == "Complete", st
+    finally:
+        d.stop()
+        env.close()
