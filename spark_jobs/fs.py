@@ -300,13 +300,16 @@ class HadoopFS:
         length = size - offset if length is None else length
         if length <= 0:
             return b""
+        # The bytes are gathered on the JVM side and cross py4j once (a Java byte[] handed to
+        # Python is a copy, so a buffer cannot be filled in place from here).
+        out = self._jvm.java.io.ByteArrayOutputStream(length)
         stream = fs.open(p)
         try:
-            buf = self._jvm.java.nio.ByteBuffer.allocate(length).array()
-            stream.readFully(offset, buf)
-            return bytes(buf)
+            stream.seek(offset)
+            self._jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, out, length, False)
         finally:
             stream.close()
+        return bytes(out.toByteArray())
 
     def concat(self, sources: Iterable[Piece], dst: str, prefix: bytes = b"") -> None:
         fs, d = self._fs(dst)
