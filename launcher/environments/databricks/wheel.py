@@ -2,8 +2,8 @@
 
 The hash covers every file of the ``spark_jobs`` package, so an edit produces a new wheel (and a
 new upload path, which matters because clusters cache libraries by path) while an unchanged tree
-reuses the wheel already built. The engine's own ``spark_jobs.packaging.build_wheel`` is used when
-it exists; otherwise ``pip wheel`` builds a minimal distribution named ``spark_jobs`` with the
+reuses the wheel already built. The wheel itself comes from the engine's builder
+(``spark_jobs.packaging.build_wheel``): a distribution named ``spark_jobs`` with the
 ``spark-jobs`` console script, which is what ``python_wheel_task`` looks up.
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -42,57 +40,11 @@ def content_hash(package_dir: Path = PACKAGE_DIR) -> str:
     return h.hexdigest()[:16]
 
 
-_PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=68", "wheel"]
-build-backend = "setuptools.build_meta"
+def build_wheel(out_dir: Path, package_dir: Path = PACKAGE_DIR) -> Path:
+    """The engine's own reproducible wheel builder (``spark_jobs.packaging``)."""
+    from spark_jobs.packaging import build_wheel as engine_build_wheel
 
-[project]
-name = "spark_jobs"
-version = "{version}"
-requires-python = ">=3.10"
-# pyspark comes with the Databricks runtime; pydantic 2 may not.
-dependencies = ["pydantic>=2.6,<3"]
-
-[project.scripts]
-spark-jobs = "spark_jobs.main:main"
-
-[tool.setuptools.packages.find]
-include = ["spark_jobs*"]
-
-[tool.setuptools.package-data]
-"*" = ["*"]
-"""
-
-
-def build_with_pip(out_dir: Path, package_dir: Path = PACKAGE_DIR, version: str | None = None) -> Path:
-    """Build the wheel from a copy of the package with pip (no network: no build isolation)."""
-    version = version or f"0.1.0+{content_hash(package_dir)}"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="spark-jobs-wheel-") as tmp:
-        src = Path(tmp)
-        shutil.copytree(package_dir, src / "spark_jobs",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
-        (src / "pyproject.toml").write_text(_PYPROJECT.format(version=version))
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-             "--quiet", "--wheel-dir", str(out_dir), str(src)],
-            capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            raise RuntimeError(f"building the spark_jobs wheel failed: {proc.stderr.strip()[-2000:]}")
-    wheels = sorted(out_dir.glob("spark_jobs-*.whl"))
-    if not wheels:
-        raise RuntimeError(f"building the spark_jobs wheel left no .whl in {out_dir}")
-    return wheels[-1]
-
-
-def build_wheel(out_dir: Path) -> Path:
-    """The engine's builder when it exists, else ``build_with_pip``."""
-    try:
-        from spark_jobs.packaging import build_wheel as engine_build_wheel  # type: ignore[import-not-found]
-    except ImportError:
-        return build_with_pip(out_dir)
-    return Path(engine_build_wheel(out_dir))
+    return Path(engine_build_wheel(out_dir, package_dir=package_dir))
 
 
 class WheelCache:
@@ -114,7 +66,7 @@ class WheelCache:
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=self.root))
             try:
-                wheel = self._builder(tmp)
+                wheel = self._builder(tmp, package_dir=self.package_dir)
                 if target.exists():  # another process built it meanwhile
                     shutil.rmtree(tmp, ignore_errors=True)
                     return sorted(target.glob("*.whl"))[-1], digest

@@ -5,8 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from launcher.environments.databricks.wheel import (
-    PACKAGE_DIR, WheelCache, build_with_pip, content_hash, package_files)
+from launcher.environments.databricks.wheel import PACKAGE_DIR, WheelCache, build_wheel, content_hash, package_files
 
 
 def _tiny_package(root: Path) -> Path:
@@ -32,9 +31,9 @@ def test_the_cache_builds_once_per_hash(tmp_path):
     pkg = _tiny_package(tmp_path / "src")
     calls = []
 
-    def builder(out_dir):
+    def builder(out_dir, package_dir):
         calls.append(out_dir)
-        return build_with_pip(out_dir, package_dir=pkg)
+        return build_wheel(out_dir, package_dir=package_dir)
 
     cache = WheelCache(tmp_path / "cache", package_dir=pkg, builder=builder)
     wheel, digest = cache.ensure()
