@@ -102,6 +102,24 @@ class Join(Step):
         return columns if self.type in ("leftsemi", "leftanti") else None
 
 
+def _align(df: DataFrame, other: DataFrame, pairs: list[tuple[str, str]]):
+    """Columns paired in a union whose types differ (other than two numbers) become text on
+    both sides: Spark would otherwise pick a type whose cast can fail the job (ANSI mode)."""
+    from pyspark.sql import types as T
+
+    numeric = (T.NumericType,)
+    to_text_l, to_text_r = set(), set()
+    for left, right in pairs:
+        lt, rt = df.schema[left].dataType, other.schema[right].dataType
+        if lt != rt and not (isinstance(lt, numeric) and isinstance(rt, numeric)):
+            to_text_l.add(left)
+            to_text_r.add(right)
+    if to_text_l:
+        df = df.withColumns({c: col(c).cast("string") for c in to_text_l})
+        other = other.withColumns({c: col(c).cast("string") for c in to_text_r})
+    return df, other
+
+
 @step("union")
 @dataclass
 class Union(Step):
@@ -115,12 +133,15 @@ class Union(Step):
         for ref in self.with_:
             other = _other(ctx, ref, self.index)
             if self.by == "name":
+                pairs = {c: find_column(c, other.columns) for c in df.columns}
+                df, other = _align(df, other, [(c, o) for c, o in pairs.items() if o])
                 df = df.unionByName(other, allowMissingColumns=True)
             else:
                 if len(other.columns) != len(df.columns):
                     raise fail(self.index, "with", f"{ref.kind} dataset {ref.id} has "
                                f"{len(other.columns)} columns, this one {len(df.columns)}: "
                                "a union by position needs the same number")
+                df, other = _align(df, other, list(zip(df.columns, other.columns)))
                 df = df.union(other)
         return df
 
