@@ -1,0 +1,57 @@
+"""Benchmarks: one module ``bench/bench_<topic>.py`` per topic, each with ``main(argv=None)``
+printing its figures (ratios against a baseline run in the same process and session).
+
+``python -m bench`` runs them all (``make bench``); ``bench.session()`` is the warm local session
+they share when run together; ``bench.datagen`` makes the data.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def session(app_name: str = "bench"):
+    """The one local[2] session every benchmark of a ``python -m bench`` run shares."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "3g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+        .config("spark.driver.extraJavaOptions",
+                f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}")
+        .getOrCreate()
+    )
+
+
+def take_turns(cases: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    """Seconds of each run of each case: one warm-up each, then ``repeat`` rounds in which the
+    cases take turns (so a burst of load on the machine hits every case alike)."""
+    for fn in cases.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return times
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
