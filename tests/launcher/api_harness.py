@@ -47,6 +47,10 @@ class Api:
     def put(self, path, body=None, user="alice", **kw):
         return self.client.put(path, json=body, headers=self.h(user), **kw)
 
+    @property
+    def sessions(self):
+        return self.app.state.ctx.sessions
+
     def ok(self, response, status=200):
         assert response.status_code == status, (response.status_code, response.text)
         return response.json()
@@ -77,24 +81,25 @@ class Api:
             time.sleep(0.05)
 
 
-def add_user(app, name: str, admin: bool = False, lifetime_seconds: int | None = None) -> str:
+def add_user(sessions, name: str, admin: bool = False, lifetime_seconds: int | None = None) -> str:
+    """A user (created if missing) and a new token of theirs, saved through ``sessions``."""
     from launcher import auth
     from launcher.store import repo_users
 
-    with app.state.ctx.sessions() as s:
+    with sessions() as s:
         user = repo_users.get_user_by_name(s, name) or repo_users.create_user(s, name, is_admin=admin)
         secret = auth.create_token(s, user, lifetime_seconds=lifetime_seconds).secret
         s.commit()
     return secret
 
 
-def expire_token(app, secret: str) -> None:
+def expire_token(sessions, secret: str) -> None:
     """Move a token's expiry into the past (as if its lifetime had run out)."""
     from launcher import auth
     from launcher.store import repo_users
     from launcher.store.models import utcnow
 
-    with app.state.ctx.sessions() as s:
+    with sessions() as s:
         token = repo_users.find_token(s, auth.token_hash(secret))
         token.expires_at = utcnow() - timedelta(seconds=1)
         s.commit()
@@ -123,9 +128,10 @@ def api(tmp_path, spark, launcher_home):
     app = create_app(settings, spark=spark, base_dir=str(tmp_path))
     with TestClient(app) as client:
         a = Api(client=client, app=app, root=root)
-        a.tokens["admin"] = add_user(app, "admin", admin=True)
-        a.tokens["alice"] = add_user(app, "alice")
-        a.tokens["bob"] = add_user(app, "bob")
+        sessions = app.state.ctx.sessions
+        a.tokens["admin"] = add_user(sessions, "admin", admin=True)
+        a.tokens["alice"] = add_user(sessions, "alice")
+        a.tokens["bob"] = add_user(sessions, "bob")
         yield a
 
 

@@ -25,8 +25,8 @@ def exception(r, status):
 
 
 def test_every_endpoint_needs_a_valid_token(api):
-    expired = add_user(api.app, "carol")
-    expire_token(api.app, expired)
+    expired = add_user(api.sessions, "carol")
+    expire_token(api.sessions, expired)
     routes = list(api_routes(api.client))
     assert len(routes) >= 30
     for method, path in routes:
