@@ -66,6 +66,19 @@ def group_members(pgid: int, marker: str | None = None) -> list[int]:
     return members
 
 
+def groups_with(marker: str) -> list[int]:
+    """Process groups (other than ours) with a process whose command line holds ``marker``:
+    how a run is found when the launcher stopped before it could save the PID."""
+    own = os.getpgid(0)
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and marker in _cmdline(int(entry)):
+            st = _stat(int(entry))
+            if st is not None and st[0] != "Z" and st[1] != own:
+                found.add(st[1])
+    return sorted(found)
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from launcher.environments.base import Handle, Run, RunState
-from launcher.environments.spark_submit.modes import MODES, Context, Mode
+from launcher.environments.base import Handle, Run, RunState, State
+from launcher.environments.spark_submit.modes import MODES, Context, Mode, append_log
 from launcher.environments.spark_submit.settings import SparkSettings
 from launcher.environments.spark_submit.states import settle
 from spark_jobs import fs
@@ -34,6 +34,7 @@ class SparkSubmitEnvironment:
         self.ctx = Context(settings, Path(work_dir))
         self._modes: dict[str, Mode] = {}
         self._canceled: set[str] = set()
+        self._swept: set[str] = set()
 
     @property
     def concurrency(self) -> int:
@@ -95,6 +96,7 @@ class SparkSubmitEnvironment:
     def forget(self, tag: str) -> None:
         """The dispatcher is done with the run: drop what this process remembers of it."""
         self._canceled.discard(tag)
+        self._swept.discard(tag)
         self.ctx.seen.pop(tag, None)
         self.ctx.procs.pop(tag, None)
         run_dir = Path(self.ctx.run_dir(tag))
@@ -110,7 +112,29 @@ class SparkSubmitEnvironment:
         state = settle(vendor, status, canceled=handle.tag in self._canceled)
         if state.has_terminated():
             self._archive_driver_log(handle)
+        if state.state is State.CANCELED and status is None:
+            # Killed before its own abort could run: what it staged must not stay behind.
+            self._sweep_staging(handle)
         return state
+
+    def _sweep_staging(self, handle: Handle) -> None:
+        spec_path = handle.data.get("specLocation")
+        if not spec_path or not fs.is_local(spec_path) or handle.tag in self._swept:
+            return
+        self._swept.add(handle.tag)
+        try:
+            from spark_jobs.spec import parse_spec
+            from spark_jobs.writers.commit import sweep_staging
+
+            spec = parse_spec(Path(fs.local_path(spec_path)).read_text())
+            # Local outputs only: another file system needs the cluster's Hadoop client.
+            local = [o for o in spec.outputs if fs.is_local(o.path)]
+            removed = sweep_staging(spec.model_copy(update={"outputs": local}), None)
+        except Exception as e:  # noqa: BLE001 - tidying up must not change the run's outcome
+            log.warning("staging of %s not swept: %s", handle.tag, e)
+            return
+        if removed and handle.data.get("logPath"):
+            append_log(handle.data["logPath"], [f"removed what the killed run had staged: {p}" for p in removed])
 
     def _log_lines(self, handle: Handle) -> list[str]:
         path = handle.data.get("logPath")

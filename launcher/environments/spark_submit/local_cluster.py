@@ -103,7 +103,11 @@ class LocalCluster:
                  "--memory", self.memory_per_worker, "--work-dir", str(wdir)],
                 {},
             )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()  # never leave daemons behind a failed start
+            raise
         return self
 
     def state(self) -> dict:
@@ -122,10 +126,9 @@ class LocalCluster:
                 if len(alive) >= self.workers:
                     with socket.create_connection(("127.0.0.1", self.rest_port), timeout=1):
                         return
-            except OSError as e:
+            except (OSError, ValueError) as e:  # not listening yet, or the UI not serving JSON yet
                 last = e
             time.sleep(0.3)
-        self.stop()
         raise RuntimeError(f"the standalone cluster did not come up in {timeout}s ({last}); logs in {self.work_dir}")
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -128,7 +128,11 @@ class ClientMode(Mode):
     def recover(self, handle: Handle) -> RunState:
         pid = handle.data.get("pid")
         if not pid:
-            return RunState(State.FAILED, "the launcher restarted before spark-submit was started; "
+            # Only the tag was saved: the launcher stopped around the launch. The tag is on
+            # spark-submit's command line (--name), so a process that did start is found by it.
+            for pgid in client.groups_with(f"--name {handle.tag} "):
+                client.stop_group(pgid, timeout=self.settings.kill_timeout_seconds)
+            return RunState(State.FAILED, "the launcher restarted while it was starting spark-submit; "
                                           "run the job group again")
         alive = bool(client.group_members(pid, handle.data.get("specLocation")))
         if alive:

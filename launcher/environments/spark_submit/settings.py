@@ -79,7 +79,7 @@ class SparkSettings(BaseModel):
     k8s_namespace: str = "default"
     k8s_token_file: str | None = Field(None, description="bearer token for the Kubernetes API")
     k8s_ca_file: str | None = Field(None, description="CA bundle for the Kubernetes API")
-    poll_interval_seconds: float = Field(2.0, gt=0)
+    poll_interval_seconds: float = Field(1.0, gt=0)
     kill_timeout_seconds: float = Field(10.0, gt=0, description="how long a cancel waits before SIGKILL / giving up")
     http_timeout_seconds: float = Field(10.0, gt=0)
 

@@ -67,6 +67,7 @@ def test_cancel_in_client_mode_stops_the_driver_and_keeps_old_outputs(tmp_path):
     assert state.state is State.CANCELED
     assert client.group_members(pgid) == []  # spark-submit, its JVM and the Python driver are gone
     assert out.read_text() == "old,results\n"  # overwrite never happened
+    assert [p.name for p in out.parent.iterdir()] == ["out.csv"]  # no staging left behind
     doc = env.result(handle)
     assert doc is None or doc["status"] == "Canceled"
     env.cancel(handle)  # idempotent
@@ -100,3 +101,24 @@ def test_recover_never_signals_a_process_that_is_not_the_run(tmp_path):
                                                    "specLocation": str(tmp_path / "specs" / "9.json")})
     state = env.recover(handle)
     assert state.state is State.FAILED and "ended with the launcher" in state.message
+
+
+def test_a_run_whose_pid_was_never_saved_is_found_by_its_tag(tmp_path):
+    """The launcher died between starting spark-submit and saving the handle: only the tag is
+    in the store. The tag is on the command line (--name), so the process is found and stopped."""
+    import subprocess
+    import sys
+
+    from launcher.environments.base import Handle
+
+    tag = "jg-77-" + os.urandom(6).hex()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "--name", tag, "--spec", "x"],
+                            start_new_session=True)
+    try:
+        env = SparkSubmitEnvironment(SparkSettings(kill_timeout_seconds=5), tmp_path / "work")
+        state = env.recover(Handle("spark", tag))
+        assert state.state is State.FAILED and "while it was starting spark-submit" in state.message
+        assert proc.wait(10) == -15  # SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_harness import add_user, free_port, make_settings
+from api_harness import free_port, make_settings
 
 from .conftest import EXPECTED, ROWS, read_csv, write_input
 
@@ -45,12 +45,12 @@ class InProcess:
 
         self.engine = make_engine(settings.database_url)
         upgrade(self.engine)
-        self.dispatcher = Dispatcher(settings, session_factory(self.engine),
-                                     {"spark": build_environment(settings, "spark")})
+        sessions = session_factory(self.engine)
+        self.dispatcher = Dispatcher(settings, sessions, {"spark": build_environment(settings, "spark")})
         self.app = create_app(settings, dispatcher=self.dispatcher)
         self.client = TestClient(self.app).__enter__()
         self.dispatcher.start()
-        self.token = add_user(self.app, "alice")
+        self.token = add_user(sessions, "alice")
 
     def call(self, method: str, path: str, body=None, status: int = 200):
         r = self.client.request(method, path, json=body, headers={"Authorization": f"Bearer {self.token}"})
@@ -61,6 +61,18 @@ class InProcess:
         self.dispatcher.stop()
         self.client.__exit__(None, None, None)
         self.engine.dispose()
+
+
+def add_user(sessions, name: str) -> str:
+    """A user and a token of theirs, through the store's own functions."""
+    from launcher import auth
+    from launcher.store import repo_users
+
+    with sessions() as s:
+        user = repo_users.get_user_by_name(s, name) or repo_users.create_user(s, name)
+        secret = auth.create_token(s, user).secret
+        s.commit()
+    return secret
 
 
 def wait_status(call, gid: int, until=TERMINAL, timeout: float = 300) -> str:

@@ -85,6 +85,7 @@ def test_cancel_in_cluster_mode_kills_the_driver_mid_run(cluster, tmp_path):
     status = env._mode(handle)._server(handle).status(handle.external_id)
     assert status["driverState"] == "KILLED"
     assert out.read_text() == "old,results\n"
+    assert [p.name for p in out.parent.iterdir()] == ["out.csv"]  # no staging left behind
     doc = env.result(handle)
     assert doc is None or doc["status"] == "Canceled"
     env.cancel(handle)  # again: the master says it already finished; no error
