@@ -413,14 +413,19 @@ class PhotonEnvironment:
                     log.exception("run listener failed")
 
     # -- life cycle -------------------------------------------------------------------------
-    def close(self, stop_session: bool | None = None) -> None:
-        """Cancel what runs, stop the workers; stop the session only if photon started it."""
+    def close(self, stop_session: bool = False) -> None:
+        """Cancel what runs and stop the workers.
+
+        The session is kept unless ``stop_session`` (and photon started it): another user of the
+        process's one SparkContext (a test's fixture, the next app built in the same process)
+        may hold it too, and the JVM ends with the process anyway.
+        """
         self._closed = True
         for tag, rec in list(self._runs.items()):
             if not rec.state.has_terminated():
                 self.cancel(Handle(environment=NAME, tag=tag))
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if (self._owns_session if stop_session is None else stop_session) and self._spark is not None:
+        if stop_session and self._owns_session and self._spark is not None:
             self._spark.stop()
             self._spark = None
 

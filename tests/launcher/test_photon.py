@@ -235,6 +235,8 @@ env.cancel(handle)
 report["final"] = wait_terminal(env, handle).state.value
 report["owns_session"] = env._owns_session
 env.close()
+report["kept_after_close"] = spark.sparkContext._jsc is not None
+env.close(stop_session=True)
 report["stopped"] = spark.sparkContext._jsc is None
 print("REPORT " + json.dumps(report))
 '''
@@ -260,6 +262,6 @@ def test_photon_starts_its_own_session_in_the_background_with_fair_pools(tmp_pat
     assert report["pools"] == ["photon-0", "photon-1"]  # declared up front, one per worker slot
     assert report["busy_pool"] in ("photon-0", "photon-1")  # the run's tasks ran in its pool
     assert report["final"] == "CANCELED"
-    assert report["owns_session"] is True and report["stopped"] is True
+    assert report["owns_session"] is True and report["kept_after_close"] is True and report["stopped"] is True
     # log4j2 quiet: Spark's INFO chatter does not reach the console.
     assert " INFO " not in proc.stderr, proc.stderr[-2000:]
