@@ -381,7 +381,8 @@ class Dispatcher:
             try:
                 self._submit(a)
             except Exception as e:  # noqa: BLE001 - a group that cannot start fails, others go on
-                log.exception("job group %s could not be submitted", a.job_group_id)
+                log.warning("job group %s could not be submitted: %s", a.job_group_id, e,
+                            exc_info=not isinstance(e, (ValueError, OSError)))
                 self._finish(a.job_group_id, None, RunState(State.FAILED, f"could not start the run: {e}"),
                              cancel_requested=False, doc=None)
 
@@ -425,7 +426,12 @@ class Dispatcher:
 
         if not group.spec_path:
             raise ValueError(f"job group {group.id} has no saved job spec")
-        return parse_spec(Path(group.spec_path).read_text())
+        try:
+            text = Path(group.spec_path).read_text()
+        except FileNotFoundError:
+            raise ValueError(f"the job spec {group.spec_path} is missing (the launcher stopped before "
+                             "it was written?); run the job group again") from None
+        return parse_spec(text)
 
     def _send_cancel(self, a: _Active, env: Environment | None) -> None:
         a.cancel_sent_at = self.clock()

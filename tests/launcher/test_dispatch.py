@@ -237,7 +237,9 @@ def test_a_missing_spec_fails_the_group_with_the_reason(dispatcher, store, setti
     dispatcher.enqueue(gid)
     dispatcher.step()
     st = group_state(store, gid)
-    assert st["status"] == "Failed" and "No such file" in st["error"]
+    assert st["status"] == "Failed"
+    assert st["error"] == (f"could not start the run: the job spec {settings.specs_dir / f'{gid}.json'} is missing "
+                           "(the launcher stopped before it was written?); run the job group again")
 
 
 def test_an_unavailable_environment_fails_at_enqueue(dispatcher, store, settings):
