@@ -405,15 +405,23 @@ class Dispatcher:
             run = Run(job_group_id=gid, spec=spec, spec_path=group.spec_path, user=group.run_as or group.creator.name,
                       tag=group.tag, log_path=str(Path(self.settings.logs_dir) / f"{gid}.log"))
         handle = env.submit(run)
-        with session_scope(self.sessions) as s:
-            group = repo.get_job_group(s, gid, with_jobs=True)
-            at = utcnow()
-            repo.update_group(s, group, handle=dataclasses.asdict(handle), now=at)
-            started = repo.set_group_status(s, group, IN_PROGRESS, message=f"submitted to {a.environment}",
-                                            expected=[CREATED, PENDING], now=at)
-            for job in group.jobs if started else []:
-                if job.status not in TERMINAL:
-                    repo.set_job_status(s, job, IN_PROGRESS, now=at)
+        try:
+            with session_scope(self.sessions) as s:
+                group = repo.get_job_group(s, gid, with_jobs=True)
+                at = utcnow()
+                repo.update_group(s, group, handle=dataclasses.asdict(handle), now=at)
+                started = repo.set_group_status(s, group, IN_PROGRESS, message=f"submitted to {a.environment}",
+                                                expected=[CREATED, PENDING], now=at)
+                for job in group.jobs if started else []:
+                    if job.status not in TERMINAL:
+                        repo.set_job_status(s, job, IN_PROGRESS, now=at)
+        except Exception:
+            # The group is about to be marked Failed: its run must not go on unrecorded.
+            try:
+                env.cancel(handle)
+            except Exception as e:  # noqa: BLE001
+                log.warning("cancel of unrecorded run %s failed: %s", handle.tag, e)
+            raise
         a.handle = handle
         if not started:  # ended meanwhile (canceled behind our back): stop what we started
             a.cancel_requested = True
