@@ -7,8 +7,8 @@ Nothing waits for Spark.
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -21,10 +21,10 @@ from launcher.api import present
 from launcher.api.catalog import StoreCatalog
 from launcher.api.context import AppContext, ctx, current_user, db
 from launcher.api.errors import BadRequest, Conflict, ProfilingDataNotFound
+from launcher.api.job_group_rows import SavedGroup, insert_job_group
 from launcher.api.schemas import JobGroupCreate
-from launcher.store import repo_datasets, repo_jobs
+from launcher.store import repo_jobs
 from launcher.store.models import JobGroup, Status, User
-from launcher.store.repo_jobs import NewJob
 
 log = logging.getLogger("launcher.api")
 
@@ -44,7 +44,7 @@ def environment_problem(c: AppContext, name: str) -> str | None:
 
 
 def submit(c: AppContext, s: Session, user: User, body: JobGroupCreate,
-           idempotency_key: str | None) -> tuple[JobGroup, list[int], bool]:
+           idempotency_key: str | None) -> tuple[SavedGroup, list[int], bool]:
     """Save and queue a job group; returns (group, job ids, whether it is new)."""
     request_doc = body.model_dump(mode="json", exclude_unset=True)
     if idempotency_key is not None:
@@ -61,14 +61,15 @@ def submit(c: AppContext, s: Session, user: User, body: JobGroupCreate,
         body, StoreCatalog(s), last_run=ds.last_run, roots=c.settings.roots_for(user.name),
         base_dir=c.base_dir, environment_problem=lambda name: environment_problem(c, name))
 
-    jobs = [NewJob(t, write_setting=None) for t in plan.job_types()]
-    for i, ws in enumerate(plan.writesettings):
-        jobs[1 + i] = NewJob("filewriter", write_setting=dict(ws))
+    specs_dir = Path(c.settings.specs_dir)
     try:
-        group = repo_jobs.create_job_group(
-            s, creator_id=user.id, wrangled_dataset_id=ds.id, execution=plan.execution, jobs=jobs,
-            profiling_enabled=plan.profiler, ranfrom=plan.ranfrom, request=request_doc,
-            run_as=user.name, idempotency_key=idempotency_key)
+        saved = insert_job_group(
+            s, creator_id=user.id, wrangled_dataset_id=ds.id, execution=plan.execution,
+            profiling_enabled=plan.profiler, ranfrom=plan.ranfrom, request=request_doc, run_as=user.name,
+            idempotency_key=idempotency_key, job_types=plan.job_types(),
+            write_settings=[dict(ws) for ws in plan.writesettings], output_path=translate.concrete_path,
+            spec_path=lambda gid: specs_dir / f"{gid}.json", last_run=plan.last_run())
+        s.commit()
     except IntegrityError:
         # The same key from a concurrent request won the race: answer with its group.
         s.rollback()
@@ -76,31 +77,31 @@ def submit(c: AppContext, s: Session, user: User, body: JobGroupCreate,
         if earlier is None:
             raise
         return _replay(earlier, request_doc, idempotency_key, s)
-
-    job_ids = [j.id for j in group.jobs]
-    spec = translate.build_spec(plan, group.id, job_ids,
-                                result_uri=str(Path(c.settings.results_dir) / f"{group.id}.json"),
+    # The spec is written after the commit (the store's write lock is not held over file I/O)
+    # and before the dispatcher hears of the group.
+    spec = translate.build_spec(plan, saved.id, saved.job_ids,
+                                result_uri=str(Path(c.settings.results_dir) / f"{saved.id}.json"),
                                 run_as=user.name)
-    spec_path = Path(c.settings.specs_dir) / f"{group.id}.json"
-    spec_path.parent.mkdir(parents=True, exist_ok=True)
-    spec_path.write_text(spec.to_json())
-    outputs = {o.jobId: o.path for o in spec.outputs}
-    for j in group.jobs:
-        if j.id in outputs:
-            j.output_path = outputs[j.id]
-    repo_jobs.update_group(s, group, spec_path=str(spec_path))
-    repo_datasets.set_last_run(s, ds, plan.last_run())
-    s.commit()
-    c.dispatcher.enqueue(group.id)
-    return group, job_ids, True
+    write_atomically(specs_dir / f"{saved.id}.json", spec.to_json())
+    c.dispatcher.enqueue(saved.id)
+    return saved, saved.job_ids, True
 
 
-def _replay(group: JobGroup, request_doc: dict, key: str, s: Session) -> tuple[JobGroup, list[int], bool]:
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the whole file or none of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _replay(group: JobGroup, request_doc: dict, key: str, s: Session) -> tuple[SavedGroup, list[int], bool]:
     if (group.request or {}) != request_doc:
         raise Conflict(f"Idempotency-Key {key!r} was already used for a different request "
                        f"(job group {group.id}); use a new key for a new request",
                        [{"field": "Idempotency-Key", "jobGroupId": group.id}])
-    return group, [j.id for j in repo_jobs.jobs_of(s, group.id)], False
+    job_ids = [j.id for j in repo_jobs.jobs_of(s, group.id)]
+    return SavedGroup(group.id, group.session_id, job_ids), job_ids, False
 
 
 def _created(content: dict, new: bool) -> JSONResponse:
