@@ -27,6 +27,9 @@ class Expr:
     node: Node = None
 
 
+_JAVA_REGEX_SPECIALS = set("\\^$.|?*+()[]{}")
+
+
 @dataclass(frozen=True)
 class Pattern:
     """``on``: literal text, or a regular expression written /like this/."""
@@ -41,6 +44,8 @@ class Pattern:
         """For Spark's Java regex engine: literal text quoted with \\Q..\\E."""
         if self.regex:
             return self.text
+        if not any(c in _JAVA_REGEX_SPECIALS for c in self.text):
+            return self.text  # nothing to quote: the plan shows the text as a person writes it
         return "\\Q" + self.text.replace("\\E", "\\E\\\\E\\Q") + "\\E"
 
 
@@ -242,7 +247,9 @@ def _regex(body: str) -> Pattern:
     try:
         re.compile(body)
     except re.error as e:
-        raise ParamError(f"a valid regular expression ({e})") from None
+        # Spark runs Java regexes: Unicode classes (\p{L}) are fine there, not in Python's re.
+        if "\\p" not in str(e) and "\\P" not in str(e):
+            raise ParamError(f"a valid regular expression ({e})") from None
     return Pattern(body, True)
 
 
