@@ -230,9 +230,11 @@ class PhotonEnvironment:
             # A process holds one SparkContext: if one runs already (a test's session, a
             # notebook's), photon shares it and leaves stopping it to its owner.
             self._owns_session = SparkContext._active_spark_context is None
-            builder = SparkSession.builder.master(self.master).appName("launcher-photon")
-            for k, v in conf.items():
-                builder = builder.config(k, v)
+            builder = SparkSession.builder
+            if self._owns_session:  # a borrowed session keeps its owner's configuration
+                builder = builder.master(self.master).appName("launcher-photon")
+                for k, v in conf.items():
+                    builder = builder.config(k, v)
             started = time.monotonic()
             self._spark = builder.getOrCreate()
             log.info("photon SparkSession ready (%s) in %.1f s", self.master, time.monotonic() - started)
