@@ -210,3 +210,15 @@ def test_photon_says_when_a_run_ends_so_no_poll_interval_is_waited(settings, sto
     finally:
         d.stop()
         env.close()
+
+
+def test_a_bad_recipe_step_fails_with_the_step_and_column_named(dispatcher, store, settings, small_input, storage_root):
+    gid = make_group(store, settings, input_uri=str(small_input),
+                     recipe=[{"op": "rename", "mapping": {"nosuchcolumn": "x"}}],
+                     outputs=[{"path": str(storage_root / "never.csv"), "action": "overwrite", "format": "csv"}])
+    dispatcher.enqueue(gid)
+    st = wait_status(store, gid, DONE)
+    assert st["status"] == "Failed"
+    assert "nosuchcolumn" in st["error"] and "step" in st["error"].lower(), st["error"]
+    assert [j["status"] for j in st["jobs"]] == ["Failed", "Failed"]
+    assert not (storage_root / "never.csv").exists()
