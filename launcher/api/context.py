@@ -7,7 +7,7 @@ synchronous SQLAlchemy, and a request never waits on Spark.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +30,14 @@ class AppContext:
         return getattr(self.dispatcher, "environments", {}).get(name)
 
 
-def ctx(request: Request) -> AppContext:
+# ctx and db are async only so that FastAPI calls them on the event loop instead of handing each
+# to its thread pool: neither waits on anything (a Session connects on first use).
+
+async def ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def db(request: Request) -> Iterator[Session]:
+async def db(request: Request) -> AsyncIterator[Session]:
     """One session per request. Routes that write commit themselves, before they answer (a
     dependency's exit may run after the answer is sent); whatever is left is rolled back."""
     s: Session = request.app.state.ctx.sessions()
