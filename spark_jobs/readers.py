@@ -88,4 +88,4 @@ def read_dataset(spark: SparkSession, ds: ImportedDataset) -> DataFrame:
 
 
 # Formats whose Spark source a runtime may lack register readers of their own.
-from spark_jobs import avro_support  # noqa: E402,F401
+from spark_jobs import avro_support, delta_support  # noqa: E402,F401

@@ -29,4 +29,6 @@ def get_or_create(app_name: str = "spark_jobs") -> SparkSession:
         builder = builder.master(os.environ.get("SPARK_MASTER", "local[*]"))
         for key, value in LOCAL_DEFAULTS.items():
             builder = builder.config(key, value)
-    return builder.getOrCreate()
+    from spark_jobs.delta_support import configure_delta  # Delta's extension when its jars are there
+
+    return configure_delta(builder).getOrCreate()

@@ -181,10 +181,7 @@ class AvroReader(DataSourceReader):
 
 
 def register(spark) -> None:
-    """Make ``format("pyavro")`` known to this session, once."""
-    try:
-        known = spark._jsparkSession.sessionState().dataSourceManager().dataSourceExists(NAME)
-    except Exception:  # noqa: BLE001 - Spark Connect: no JVM here; registering again is harmless
-        known = False
-    if not known:
-        spark.dataSource.register(AvroDataSource)
+    """Make ``format(NAME)`` known to this session and usable from this thread."""
+    from spark_jobs.datasources import ensure_registered
+
+    ensure_registered(spark, AvroDataSource)

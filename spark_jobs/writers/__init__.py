@@ -4,6 +4,6 @@ from spark_jobs.writers.base import WRITERS, Committed, Staged, WriteContext, Wr
 
 # Each module registers its formats with @register on import.
 from spark_jobs.writers import text, parquet  # noqa: E402,F401
-from spark_jobs.writers import avro  # noqa: E402,F401
+from spark_jobs.writers import avro, delta  # noqa: E402,F401
 
 __all__ = ["WRITERS", "Committed", "Staged", "WriteContext", "Writer", "writer_for"]
