@@ -11,7 +11,10 @@ header (overwrite). Figures, medians of --repeat alternating turns:
   (at its configured poll interval) and the result document is read;
 - T_cluster: the same in standalone cluster mode (through the master's REST server; the driver
   runs on a worker);
-- ratio = T_client / T_plain (target <= 1.10), and T_cluster / T_plain for information.
+- ratio = T_client / T_plain (target <= 1.10), and T_cluster / T_plain for information;
+- CPU_plain / CPU_client: CPU seconds of the spark-submit process tree (driver side: the JVM and
+  the Python driver; executors run under the workers) and their ratio. On a shared, loaded
+  machine wall times swing by tens of percent from turn to turn; CPU seconds much less.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,6 +73,11 @@ def _run(tmp: Path, gid: int, src: Path, out: Path):
     spec_path.write_text(spec.to_json())
     return Run(job_group_id=gid, spec=spec, spec_path=str(spec_path), user="bench",
                tag=f"jg-{gid}-bench{int(time.time())}", log_path=str(tmp / "logs" / f"{gid}.log"))
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped descendants: spark-submit trees
+    return r.ru_utime + r.ru_stime
 
 
 def time_launcher(env, run) -> float:
@@ -122,11 +131,16 @@ def main(argv: list[str] | None = None) -> dict:
             SparkSettings(**common, deploy_mode="cluster", rest_url=cluster.rest_url,
                           master_ui_url=cluster.webui_url), tmp / "work")
         times: dict[str, list[float]] = {"plain": [], "client": [], "cluster": []}
+        cpu: dict[str, list[float]] = {"plain": [], "client": []}
         gid = 0
         for _ in range(args.repeat):
             gid += 1
+            c0 = children_cpu()
             times["plain"].append(time_plain(cluster, script, src, tmp / "out" / f"plain{gid}.csv", tmp / "plain.log"))
+            c1 = children_cpu()
             times["client"].append(time_launcher(client_env, _run(tmp, gid, src, tmp / "out" / f"client{gid}.csv")))
+            cpu["plain"].append(c1 - c0)
+            cpu["client"].append(children_cpu() - c1)
             if not args.no_cluster_mode:
                 gid += 1
                 times["cluster"].append(time_launcher(cluster_env, _run(tmp, gid, src, tmp / "out" / f"cluster{gid}.csv")))
@@ -142,6 +156,11 @@ def main(argv: list[str] | None = None) -> dict:
         if "cluster" in med:
             figures["T_cluster_s"] = round(med["cluster"], 2)
             figures["ratio_cluster_vs_plain"] = round(med["cluster"] / med["plain"], 3)
+        cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+        figures["CPU_plain_s"] = round(cpu_med["plain"], 2)
+        figures["CPU_client_s"] = round(cpu_med["client"], 2)
+        figures["cpu_ratio_client_vs_plain"] = round(cpu_med["client"] / cpu_med["plain"], 3)
+        figures["turns_s"] = {k: [round(x, 1) for x in v] for k, v in times.items() if v}
         for name, value in figures.items():
             print(f"{name:>24}: {value}")
         return figures

@@ -31,7 +31,8 @@ class SparkSubmitEnvironment:
 
     def __init__(self, settings: SparkSettings, work_dir: str | os.PathLike):
         self.settings = settings
-        self.ctx = Context(settings, Path(work_dir))
+        # Absolute: paths under it go into REST requests and --py-files read elsewhere.
+        self.ctx = Context(settings, Path(work_dir).resolve())
         self._modes: dict[str, Mode] = {}
         self._canceled: set[str] = set()
         self._swept: set[str] = set()
@@ -106,6 +107,10 @@ class SparkSubmitEnvironment:
     # -- common ------------------------------------------------------------------------------
     def _settled(self, handle: Handle, vendor: RunState) -> RunState:
         status = None
+        uri = handle.data.get("resultUri")
+        if vendor.has_terminated() and uri and not fs.is_local(uri):
+            return RunState(State.FAILED, f"the run ended ({vendor.state.value}) but its result document {uri} "
+                                          "is not on a file system the launcher reads (local paths and file: URIs)")
         if vendor.has_terminated():
             doc = self.result(handle)
             status = doc.get("status") if doc else None
