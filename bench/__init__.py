@@ -39,18 +39,49 @@ def session(app_name: str = "bench"):
     )
 
 
-def take_turns(cases: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Seconds of each run of each case: one warm-up each, then ``repeat`` rounds in which the
-    cases take turns (so a burst of load on the machine hits every case alike)."""
+def jvm_pid(spark) -> int | None:
+    try:
+        return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+    except Exception:  # noqa: BLE001 - not a classic session: no JVM of ours to measure
+        return None
+
+
+def cpu_clock(spark) -> Callable[[], float] | None:
+    """CPU seconds used so far by the driver JVM (where local executors run) and this Python
+    process. Unlike wall time it hardly moves with what else runs on the machine, so it is the
+    steadier figure on a shared box. None where /proc is not there to read."""
+    pid = jvm_pid(spark)
+    stat = Path(f"/proc/{pid}/stat")
+    if pid is None or not stat.exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def clock() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        jvm = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        own = os.times()
+        return jvm + own.user + own.system
+
+    return clock
+
+
+def take_turns(cases: dict[str, Callable[[], object]], repeat: int,
+               cpu: Callable[[], float] | None = None) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of each run of each case: one warm-up each, then ``repeat`` rounds
+    in which the cases take turns (so a burst of load on the machine hits every case alike)."""
     for fn in cases.values():
         fn()
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    wall: dict[str, list[float]] = {name: [] for name in cases}
+    cpus: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeat):
         for name, fn in cases.items():
+            c0 = cpu() if cpu else 0.0
             t = time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - t)
-    return times
+            wall[name].append(time.perf_counter() - t)
+            if cpu:
+                cpus[name].append(cpu() - c0)
+    return wall, cpus
 
 
 def median(xs: list[float]) -> float:
