@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from launcher import dispatch_repo
 from launcher.store import repo_jobs as repo
 from launcher.environments.base import Environment, Handle, Run, RunState, State
 from launcher.store.db import session_scope
@@ -209,16 +210,14 @@ class Dispatcher:
     def enqueue(self, job_group_id: int) -> None:
         """Queue a saved group (Created) for its environment; it shows Pending until it starts."""
         with session_scope(self.sessions) as s:
-            group = repo.get_job_group(s, job_group_id, with_jobs=True)
-            if group is None:
+            queued = dispatch_repo.mark_pending(s, job_group_id, "queued")
+            if queued is None:
                 raise KeyError(f"job group {job_group_id} does not exist")
-            if group.status not in (CREATED, PENDING):
-                return  # canceled before it was queued, or already queued and running
-            if group.execution not in self._queues:
-                self._fail_unavailable(s, group)
+            if queued.execution not in self._queues and queued.status in (CREATED, PENDING):
+                self._fail_unavailable(s, repo.get_job_group(s, job_group_id, with_jobs=True))
                 return
-            self._mark_pending(s, group, "queued")
-        self._add_to_queue(job_group_id, group.execution)
+        if queued.status == PENDING:  # queued now, or already (a repeated enqueue queues once)
+            self._add_to_queue(job_group_id, queued.execution)
 
     def cancel(self, job_group_id: int) -> None:
         """Queued: Canceled at once. Running: stopped where it runs, then Canceled."""
