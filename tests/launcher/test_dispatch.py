@@ -113,6 +113,16 @@ def test_enqueue_marks_the_group_and_its_jobs_pending(dispatcher, store, setting
     assert dispatcher.queued("scripted") == [gid]
 
 
+def test_a_repeated_enqueue_queues_once_and_records_once(dispatcher, store, settings):
+    gid = group(store, settings)
+    dispatcher.enqueue(gid)
+    dispatcher.enqueue(gid)
+    assert dispatcher.queued("scripted") == [gid]
+    assert history(store, gid) == [(None, "Created"), ("wrangle", "Created"), (None, "Pending"), ("wrangle", "Pending")]
+    with pytest.raises(KeyError):
+        dispatcher.enqueue(99999)
+
+
 def test_concurrency_one_keeps_the_second_group_pending_until_the_first_ends(dispatcher, store, settings, env, clock):
     first, second = group(store, settings), group(store, settings)
     dispatcher.enqueue(first)
