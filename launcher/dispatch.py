@@ -538,6 +538,8 @@ class Dispatcher:
         if doc is not None and doc.get("profile") is not None:
             group.profile = doc["profile"]
         message = group_message(outcomes, state) if status != COMPLETE else None
+        if status == CANCELED and cancel_requested:
+            message = "canceled by request"
         group.error_message = message
         repo.set_group_status(s, group, status, message=message, now=at)
 

@@ -328,6 +328,8 @@ def test_cancel_of_a_running_group_stops_it_where_it_runs(dispatcher, store, set
     assert env.canceled == [env.run_of(gid).tag]
     st = group_state(store, gid)
     assert st["status"] == "Canceled" and [j["status"] for j in st["jobs"]] == ["Canceled"]
+    assert st["error"] == "canceled by request"
+    assert st["jobs"][0]["error"] == "stopped by the test environment"
     assert group_history(store, gid) == ["Created", "Pending", "InProgress", "Canceled"]
 
 
