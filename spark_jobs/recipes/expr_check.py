@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Sequence
 
-from spark_jobs.recipes.expr_ast import ArrayLit, Call, ColumnRef, Literal, Node, Special, Unary
+from spark_jobs.recipes.expr_ast import ArrayLit, Call, ColumnRef, Literal, Node, Special
 from spark_jobs.recipes.functions import AGGREGATE, FORBIDDEN_HINT, FUNCTIONS, WINDOW, Lit
 
 # Where an expression sits decides which functions it may call.
@@ -193,4 +193,4 @@ def uses_kind(node: Node, kind: str) -> bool:
 
 
 __all__ = ["check_expression", "closest", "find_column", "literal_value", "references",
-           "uses_kind", "ROW", "AGGREGATE_CTX", "WINDOW_CTX", "Unary"]
+           "uses_kind", "ROW", "AGGREGATE_CTX", "WINDOW_CTX"]

@@ -8,7 +8,6 @@ therefore a ``try_cast`` (or a function that returns null), never a failing cast
 from __future__ import annotations
 
 from pyspark.sql import Column
-from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 STRING, INTEGER, DECIMAL, BOOLEAN, DATETIME, DATE = (
@@ -116,10 +115,10 @@ def convert(c: Column, t: str, want: str) -> Column:
     """``c`` (of Wrangle type ``t``) as a ``want`` value; what does not fit becomes null."""
     if want in (ANY, t):
         return c
+    if want == DECIMAL:
+        return as_number(c, t).cast("double")
     return {
-        "number": as_number, DECIMAL: lambda c, t: as_number(c, t).cast("double")
-        if t != DECIMAL else c,
-        INTEGER: as_integer, STRING: as_string, BOOLEAN: as_boolean,
+        "number": as_number, INTEGER: as_integer, STRING: as_string, BOOLEAN: as_boolean,
         DATETIME: as_datetime, DATE: as_date,
     }[want](c, t)
 

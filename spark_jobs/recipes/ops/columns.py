@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from spark_jobs.recipes import types as W
 from spark_jobs.recipes.compiler import SOURCE_ROW, col
 from spark_jobs.recipes.context import RecipeContext
-from spark_jobs.recipes.expr_check import WINDOW_CTX, find_column, uses_kind
+from spark_jobs.recipes.expr_check import WINDOW_CTX, find_column, suggestion, uses_kind
 from spark_jobs.recipes.functions import WINDOW
 from spark_jobs.recipes.ops.common import (
     compile_in,
@@ -128,7 +128,6 @@ class Rename(Step):
         if columns is not None:
             for old in self.pairs():
                 if find_column(old, columns) is None:
-                    from spark_jobs.recipes.expr_check import suggestion
                     problems.append(("mapping", f"unknown column {old!r}"
                                                 f"{suggestion(old, columns)}"))
         return problems

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
+from pyspark.sql import types as T
 
 from spark_jobs.recipes.compiler import col
 from spark_jobs.recipes.context import RecipeContext
-from spark_jobs.recipes.expr_check import find_column
+from spark_jobs.recipes.expr_check import find_column, suggestion
 from spark_jobs.recipes.ops.common import fail, resolve, resolve_all
 from spark_jobs.recipes.params import JoinKey
 from spark_jobs.recipes.steps import Step, param, step
@@ -53,7 +54,6 @@ class Join(Step):
     def check(self, columns):
         problems = super().check(columns)
         if columns is not None:
-            from spark_jobs.recipes.expr_check import suggestion
             for k in self.on:
                 if find_column(k.left, columns) is None:
                     problems.append(("on", f"unknown column {k.left!r} on the left"
@@ -105,8 +105,6 @@ class Join(Step):
 def _align(df: DataFrame, other: DataFrame, pairs: list[tuple[str, str]]):
     """Columns paired in a union whose types differ (other than two numbers) become text on
     both sides: Spark would otherwise pick a type whose cast can fail the job (ANSI mode)."""
-    from pyspark.sql import types as T
-
     numeric = (T.NumericType,)
     to_text_l, to_text_r = set(), set()
     for left, right in pairs:

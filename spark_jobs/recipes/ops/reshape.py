@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from spark_jobs.recipes.compiler import SOURCE_ROW, col
 from spark_jobs.recipes.context import RecipeContext
@@ -148,5 +147,3 @@ class WindowStep(Step):
     def output_columns(self, columns):
         return columns + [n for n in self.new_names(columns) if find_column(n, columns) is None]
 
-
-__all__ = ["Aggregate", "Pivot", "Unpivot", "WindowStep", "F"]

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from spark_jobs.recipes import types as W
 from spark_jobs.recipes.compiler import SOURCE_ROW, col
 from spark_jobs.recipes.context import RecipeContext
-from spark_jobs.recipes.expr_check import find_column
 from spark_jobs.recipes.ops.common import (
     compile_in,
     env_for,
@@ -96,8 +96,6 @@ class Flatten(Step):
     def apply(self, df: DataFrame, ctx: RecipeContext) -> DataFrame:
         name = resolve(df, self.col, self.index, "col")
         field = df.schema[name].dataType
-        from pyspark.sql import types as T
-
         c = col(name)
         if isinstance(field, T.StringType):
             # JSON array text: elements keep their JSON text form.
@@ -107,8 +105,3 @@ class Flatten(Step):
                                           f"(it is {field.simpleString()})")
         return df.withColumn(name, F.explode_outer(c))
 
-    def check(self, columns):
-        return super().check(columns)
-
-
-__all__ = ["Filter", "Deduplicate", "Sort", "SplitRows", "Flatten", "find_column"]
