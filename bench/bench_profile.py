@@ -38,17 +38,6 @@ print(time.perf_counter() - t)
 """
 
 
-def _session():
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    return (SparkSession.builder.master("local[2]").appName("bench-profile")
-            .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "4")
-            .config("spark.driver.memory", "4g").config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate())
-
-
 def make_input(spark, rows: int, path: str) -> None:
     """8 columns of ints, doubles, strings and timestamps, written as csv (all text, as imported)."""
     from pyspark.sql import functions as F
@@ -116,7 +105,9 @@ def main(argv: list[str] | None = None, spark=None) -> dict:
     from spark_jobs import run_job
     from spark_jobs.column_profile import profile_dataframe
 
-    spark = spark or _session()
+    from bench import session
+
+    spark = spark or session()
     work = tempfile.mkdtemp(prefix="bench-profile-")
     try:
         src, out = f"{work}/input", f"{work}/out"
