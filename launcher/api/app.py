@@ -98,7 +98,42 @@ def create_app(settings: Any = None, dispatcher: Any = None, *, spark: Any = Non
         app.include_router(module.router)
     _include_pages(app)
     app.add_middleware(RequestGuard, max_body_bytes=int(settings.max_body_bytes))
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"exception": {"type": "object", "properties": {
+        "name": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        "required": ["name", "message", "details"]}},
+    "required": ["exception"],
+}
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document, saying what the API really answers: 400 (never 422) and 401, in the
+    {"exception": ...} shape."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, operations in doc.get("paths", {}).items():
+        for op in operations.values():
+            responses = op.setdefault("responses", {})
+            responses.pop("422", None)
+            responses.setdefault("400", {"description": "ValidationFailed: the request breaks a rule; "
+                                                        "the message names the field", **error})
+            if path != "/health":
+                responses.setdefault("401", {"description": "AuthenticationFailed: missing, unknown or "
+                                                            "expired token", **error})
+    doc["components"]["schemas"].pop("HTTPValidationError", None)
+    doc["components"]["schemas"].pop("ValidationError", None)
+    app.openapi_schema = doc
+    return doc
 
 
 def _include_pages(app: FastAPI) -> None:

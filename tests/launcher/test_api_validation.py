@@ -152,6 +152,8 @@ def test_openapi_document(api):
         assert path in doc["paths"], path
     schema = doc["components"]["schemas"]["OverridesIn"]["properties"]
     assert "writesettings" in schema
+    assert "422" not in json.dumps(doc["paths"])  # validation errors are 400s here
+    assert doc["paths"]["/v4/jobGroups"]["post"]["responses"]["400"]["content"]
 
 
 def test_bad_dataset_bodies(api):
