@@ -19,7 +19,7 @@ import json
 import re
 import time
 
-from bench import median, session, take_turns
+from bench import cpu_clock, median, session, take_turns
 from bench.datagen import DEFAULT_ROWS, csv_input
 
 STEPS = [
@@ -121,11 +121,14 @@ def main(argv: list[str] | None = None) -> dict:
     def run(make):
         make().write.format("noop").mode("overwrite").save()
 
-    times = take_turns({
+    times, cpus = take_turns({
         "recipe": lambda: run(lambda: by_recipe(spark, src, other)[0]),
         "hand-written": lambda: run(lambda: by_hand(src, other)),
-    }, args.repeat)
+        "hand-written+counts": lambda: run(lambda: by_hand(src, other, count_mismatches=True)),
+    }, args.repeat, cpu_clock(spark))
     t_recipe, t_hand = median(times["recipe"]), median(times["hand-written"])
+    t_counts = median(times["hand-written+counts"])
+    c = {k: median(v) for k, v in cpus.items() if v}
 
     # Plans of fresh DataFrames (a collected one shows AQE's final plan instead).
     plan_r = physical_plan(by_recipe(spark, src, other)[0])
@@ -139,6 +142,12 @@ def main(argv: list[str] | None = None) -> dict:
         "recipe_s": round(t_recipe, 2),
         "hand_written_s": round(t_hand, 2),
         "ratio": round(t_recipe / t_hand, 3),
+        "hand_written_with_counts_s": round(t_counts, 2),
+        "ratio_to_hand_written_with_counts": round(t_recipe / t_counts, 3),
+        "cpu_s": {k: round(v, 2) for k, v in c.items()},
+        "ratio_cpu": round(c["recipe"] / c["hand-written"], 3) if c else None,
+        "ratio_cpu_to_hand_written_with_counts": round(
+            c["recipe"] / c["hand-written+counts"], 3) if c else None,
         "apply_recipe_s": round(compile_s, 3),
         "same_rows": same_rows,
         "plans_identical": plan_r == plan_h,
@@ -148,10 +157,18 @@ def main(argv: list[str] | None = None) -> dict:
         "exchanges": {"recipe": ops_r.count("Exchange"), "hand": ops_h.count("Exchange")},
         "mismatches_observed": {k: v for o in ctx.mismatch_observations for k, v in o.get.items()},
         "all_runs_s": {k: [round(x, 2) for x in v] for k, v in times.items()},
+        "all_runs_cpu_s": {k: [round(x, 2) for x in v] for k, v in cpus.items()},
     }
     print(f"rows: {args.rows:,}; 10-step recipe; median of {args.repeat} runs after a warm-up")
     print(f"recipe {t_recipe:7.2f} s   hand-written {t_hand:7.2f} s   "
           f"ratio {figures['ratio']:.3f} (target <= 1.05)   apply_recipe {compile_s:.3f} s")
+    print(f"hand-written counting settype mismatches too {t_counts:7.2f} s   "
+          f"ratio {figures['ratio_to_hand_written_with_counts']:.3f}")
+    if c:
+        print(f"cpu (driver JVM + Python): recipe {c['recipe']:.2f} s, hand-written "
+              f"{c['hand-written']:.2f} s (ratio {figures['ratio_cpu']:.3f}), with counts "
+              f"{c['hand-written+counts']:.2f} s (ratio "
+              f"{figures['ratio_cpu_to_hand_written_with_counts']:.3f})")
     print(f"same rows: {same_rows}; physical plans identical: {figures['plans_identical']}; "
           f"operators identical: {figures['operators_identical']} {op_diff or ''}; "
           f"exchanges: {figures['exchanges']}")
