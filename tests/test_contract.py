@@ -274,12 +274,12 @@ def test_cancel_stops_the_group_and_keeps_old_results(srv):
     target = srv.out / "cancel.csv"
     target.write_text("old results\n")
     body = {"wrangledDataset": {"id": ds}, **first_run_body(
-        [{"path": str(target), "action": "overwrite", "format": "csv", "asSingleFile": True}])}
+        [{"path": str(target), "action": "overwrite", "format": "csv", "asSingleFile": True}], ranfrom="ui")}
     gid = srv.ok("POST", "/v4/jobGroups", "ann", 201, json=body)["id"]
     srv.ok("POST", f"/v4/jobGroups/{gid}/cancel", "ann", (200, 202))
     assert srv.wait(gid, "ann", timeout=120) == "Canceled"
     group = srv.ok("GET", f"/v4/jobGroups/{gid}?embed=jobs", "ann")
-    assert group["status"] == "Canceled"
+    assert (group["status"], group["ranfrom"]) == ("Canceled", "ui")
     assert all(j["status"] in ("Canceled", "Complete") for j in group["jobs"]["data"]), group
     assert any(j["status"] == "Canceled" for j in group["jobs"]["data"]), group
     assert target.read_text() == "old results\n"
@@ -378,6 +378,12 @@ def test_bad_requests_name_the_field_and_the_accepted_values(srv):
     # ranfrom takes null, cli, ui, api only.
     r = post({"execution": "photon", "writesettings": [good_ws]}, ranfrom="batch")
     assert r.status_code == 400 and "ranfrom" in check_error(r)["message"]
+    # An unknown field is named.
+    r = srv.call("POST", "/v4/jobGroups", "ann", json={"wrangledDataset": {"id": ds}, "overides": {}})
+    assert r.status_code == 400 and "overides" in check_error(r)["message"]
+    # Bad query values: 400 as well.
+    assert srv.call("GET", "/v4/jobGroups?limit=many", "ann").status_code == 400
+    assert srv.call("GET", "/v4/jobs/1/log?from=-1", "ann").status_code == 400
     # Not JSON at all: 400, never 500.
     r = srv.call("POST", "/v4/jobGroups", "ann", content=b'{"wrangledDataset": ',
                  headers={"Content-Type": "application/json"})
@@ -401,6 +407,7 @@ def test_bad_requests_name_the_field_and_the_accepted_values(srv):
     for path in ("/v4/jobGroups/987654", "/v4/jobGroups/987654/status", "/v4/jobs/987654/log",
                  "/v4/wrangledDatasets/987654", "/v4/noSuchThing"):
         assert srv.call("GET", path, "ann").status_code == 404, path
+    assert srv.call("DELETE", "/v4/jobGroups/1", "ann").status_code in (404, 405)
 
 
 def test_first_run_needs_execution_and_writesettings(srv):
@@ -427,7 +434,7 @@ def test_v3_run_every_output_kind_profile_and_log(srv):
          "asSingleFile": True, "compression": "gzip"},
         {"path": str(out / "orders_json"), "action": "overwrite", "format": "json", "compression": "gzip"},
         {"path": str(out / "orders_pqt"), "action": "overwrite", "format": "parquet"},
-        {"path": str(out / "quoted.csv"), "action": "overwrite", "format": "csv", "asSingleFile": True,
+        {"path": str(out / "quoted.csv.bz2"), "action": "overwrite", "format": "csv", "asSingleFile": True,
          "delim": ";", "hasQuotes": True, "compression": "bzip2"},
         {"path": str(out / "parts"), "action": "create", "format": "csv"},
     ]
@@ -503,7 +510,8 @@ def test_v3_run_every_output_kind_profile_and_log(srv):
     table = pq.read_table(out / "orders_pqt").to_pylist()
     assert sorted(table, key=key) == sorted(expected_dicts(), key=key)
 
-    # csv with ; and every field quoted, bzip2, no header by default.
+    # csv with ; and every field quoted, bzip2 (the path ends .bz2 already: not added twice), no
+    # header by default.
     [qfile] = quoted["files"]
     assert qfile["path"] == str(out / "quoted.csv.bz2")
     text = bz2.decompress(Path(qfile["path"]).read_bytes()).decode()
@@ -546,16 +554,23 @@ def test_v3_run_every_output_kind_profile_and_log(srv):
 
 
 
-def test_v4_run_idempotency_append_create_and_bare_rerun(srv):
+def test_v4_run_idempotency_append_create_delta_avro_and_bare_rerun(srv):
+    from deltalake import DeltaTable
+    from fastavro import reader as avro_reader
+
     imp = srv.imported("ann", srv.data / "orders.csv")
     ds = srv.wrangled("ann", imp, RECIPE, name="appended")
-    appended, created = srv.out / "appended.csv", srv.out / "made.json"
+    out = srv.out
+    appended, created, table, avro_dir = out / "appended.csv", out / "made.json", out / "orders_delta", out / "orders_avro"
     body = {"wrangledDataset": {"id": ds}, **first_run_body(
         [{"path": str(appended), "action": "append", "format": "csv", "header": True, "asSingleFile": True},
-         {"path": str(created), "action": "create", "format": "json", "asSingleFile": True}],
+         {"path": str(created), "action": "create", "format": "json", "asSingleFile": True},
+         {"path": str(table), "action": "overwrite", "format": "delta"},
+         {"path": str(out / "made_delta"), "action": "create", "format": "delta"},
+         {"path": str(avro_dir), "action": "overwrite", "format": "avro"}],
         key="writeSettings", ranfrom=None)}
-    key = f"contract-{uuid.uuid4()}"
-    r = srv.call("POST", "/v4/jobGroups", "ann", json=body, headers={"Idempotency-Key": key})
+    idem = f"contract-{uuid.uuid4()}"
+    r = srv.call("POST", "/v4/jobGroups", "ann", json=body, headers={"Idempotency-Key": idem})
     assert r.status_code == 201, r.text
     answer = r.json()
     assert set(answer) == {"id", "jobs", "jobGraph", "reason", "sessionId"}
@@ -563,11 +578,11 @@ def test_v4_run_idempotency_append_create_and_bare_rerun(srv):
     uuid.UUID(answer["sessionId"])
     gid = answer["id"]
     ids = [j["id"] for j in answer["jobs"]["data"]]
-    assert all(set(j) == {"id"} for j in answer["jobs"]["data"]) and len(ids) == 3
+    assert all(set(j) == {"id"} for j in answer["jobs"]["data"]) and len(ids) == 6
     assert answer["jobGraph"] == {"vertices": ids, "edges": [{"source": ids[0], "target": j} for j in ids[1:]]}
     # The same key again: the first job group, not a new one.
     count = srv.ok("GET", "/v4/jobGroups", "ann")["count"]
-    r = srv.call("POST", "/v4/jobGroups", "ann", json=body, headers={"Idempotency-Key": key})
+    r = srv.call("POST", "/v4/jobGroups", "ann", json=body, headers={"Idempotency-Key": idem})
     assert r.status_code == 201 and r.json()["id"] == gid and r.json()["jobs"] == answer["jobs"]
     assert srv.ok("GET", "/v4/jobGroups", "ann")["count"] == count
     assert srv.wait(gid, "ann") == "Complete"
@@ -586,12 +601,12 @@ def test_v4_run_idempotency_append_create_and_bare_rerun(srv):
                  headers={"Content-Type": "application/json"})
     assert r.status_code == 201, r.text
     rerun = r.json()["jobgroupId"]
-    assert rerun != gid and len(r.json()["jobIds"]) == 3
+    assert rerun != gid and len(r.json()["jobIds"]) == 6
     assert srv.wait(rerun, "ann") == "Complete"
     again = srv.ok("GET", f"/v4/jobGroups/{rerun}", "ann")
     assert (again["execution"], again["profilingEnabled"]) == ("photon", False)
     outs = srv.ok("GET", f"/v4/jobGroups/{rerun}/outputs", "ann")["data"]
-    assert [o["writeSetting"]["action"] for o in outs] == ["append", "create"]
+    assert [o["writeSetting"]["action"] for o in outs] == ["append", "create", "overwrite", "create", "overwrite"]
     # append: the new results are added to the old ones, nothing old rewritten.
     rows = read_csv_text(appended.read_text())
     assert rows[0] == HEADER
@@ -603,46 +618,30 @@ def test_v4_run_idempotency_append_create_and_bare_rerun(srv):
     assert sorted(got, key=lambda d: d["id"]) == expected_dicts()
     assert first_json.read_bytes() == before
 
-    # The same key from another user is that user's own request: ann's group stays hers.
-    srv.ok("POST", f"/v4/wrangledDatasets/{ds}/permissions", "ann", (200, 201), json={"user": "bob", "role": "viewer"})
-    r = srv.call("POST", "/v4/jobGroups", "bob", json=body, headers={"Idempotency-Key": key})
-    assert r.status_code == 201 and r.json()["id"] not in (gid, rerun)
-    assert srv.wait(r.json()["id"], "bob") == "Complete"
-
-
-def test_delta_versions_and_avro(srv):
-    from deltalake import DeltaTable
-    from fastavro import reader as avro_reader
-
-    ds = srv.wrangled("bob", srv.imported("bob", srv.data / "orders.csv"), RECIPE, name="delta")
-    table, made, avro_dir = srv.out / "orders_delta", srv.out / "made_delta", srv.out / "orders_avro"
-    body = {"wrangledDataset": {"id": ds}, **first_run_body([
-        {"path": str(table), "action": "overwrite", "format": "delta"},
-        {"path": str(made), "action": "create", "format": "delta"},
-        {"path": str(avro_dir), "action": "overwrite", "format": "avro"}])}
-    first = srv.ok("POST", "/v4/jobGroups", "bob", 201, json=body)["id"]
-    assert srv.wait(first, "bob") == "Complete", srv.ok("GET", f"/v4/jobGroups/{first}?embed=jobs", "bob")
-    second = srv.ok("POST", "/v4/jobGroups", "bob", 201, json={"wrangledDataset": {"id": ds}})["id"]
-    assert srv.wait(second, "bob") == "Complete", srv.ok("GET", f"/v4/jobGroups/{second}?embed=jobs", "bob")
-
     key = lambda d: d["id"]  # noqa: E731
-    # overwrite: one transaction per run, the older version kept for time travel.
+    # delta overwrite: one transaction per run, the older version kept for time travel.
     dt = DeltaTable(str(table))
     assert dt.version() == 1
     assert sorted(dt.to_pyarrow_table().to_pylist(), key=key) == expected_dicts()
     dt.load_as_version(0)
     assert sorted(dt.to_pyarrow_table().to_pylist(), key=key) == expected_dicts()
-    # create: a new table at path_<jobGroupId> each run.
-    for gid in (first, second):
-        got = DeltaTable(str(srv.out / f"made_delta_{gid}")).to_pyarrow_table().to_pylist()
+    # delta create: a new table at path_<jobGroupId> each run.
+    for g in (gid, rerun):
+        got = DeltaTable(str(out / f"made_delta_{g}")).to_pyarrow_table().to_pylist()
         assert sorted(got, key=key) == expected_dicts()
-    assert not made.exists()
-    # avro: a folder of files, read with fastavro.
+    assert not (out / "made_delta").exists()
+    # avro: a folder of files, read with fastavro; overwritten, not added to.
     records = []
     for f in sorted(p for p in avro_dir.iterdir() if not p.name.startswith((".", "_"))):
         with open(f, "rb") as fh:
             records += list(avro_reader(fh))
     assert sorted(records, key=key) == expected_dicts()
+
+    # The same key from another user is that user's own request: ann's group stays hers.
+    srv.ok("POST", f"/v4/wrangledDatasets/{ds}/permissions", "ann", (200, 201), json={"user": "bob", "role": "viewer"})
+    r = srv.call("POST", "/v4/jobGroups", "bob", json=body, headers={"Idempotency-Key": idem})
+    assert r.status_code == 201 and r.json()["id"] not in (gid, rerun)
+    assert srv.wait(r.json()["id"], "bob") == "Complete"
 
 
 def test_permissions_viewer_editor_and_everyone_else(srv):
@@ -662,11 +661,12 @@ def test_permissions_viewer_editor_and_everyone_else(srv):
     assert srv.call("PUT", f"/v4/wrangledDatasets/{ds}/recipe", "bob", json=new_recipe).status_code == 403
     target = srv.out / "bob.json"
     gid = srv.ok("POST", "/v4/jobGroups", "bob", 201, json={"wrangledDataset": {"id": ds}, **first_run_body(
-        [{"path": str(target), "action": "overwrite", "format": "json", "asSingleFile": True}])})["id"]
+        [{"path": str(target), "action": "overwrite", "format": "json", "asSingleFile": True}], ranfrom="api")})["id"]
     # editor: changes the recipe.
     srv.ok("PUT", f"/v4/wrangledDatasets/{ds}/recipe", "carl", json=new_recipe)
     assert srv.ok("GET", f"/v4/wrangledDatasets/{ds}", "ann")["recipe"] == new_recipe["steps"]
     assert srv.wait(gid, "bob") == "Complete"
+    assert srv.ok("GET", f"/v4/jobGroups/{gid}", "bob")["ranfrom"] == "api"
     got = [json.loads(line) for line in target.read_text().splitlines() if line.strip()]
     assert sorted(got, key=lambda d: d["id"]) == expected_dicts()  # the recipe the run was started with
 
@@ -750,11 +750,30 @@ def test_cli_run_wait_status_and_exit_codes(srv):
     res = srv.cli("run", str(bare), "--wait", "--url", srv.url, env=env)
     assert res.returncode != 0, res.stdout + res.stderr
     failed = int(res.stdout.strip().splitlines()[0])
-    assert srv.ok("GET", f"/v4/jobGroups/{failed}", "ann")["status"] == "Failed"
+    group = srv.ok("GET", f"/v4/jobGroups/{failed}?embed=jobs", "ann")
+    assert group["status"] == "Failed" and group["ranfrom"] == "cli"
+    assert any(j["status"] == "Failed" and "cli_orders.csv" in (j["errorMessage"] or "")
+               for j in group["jobs"]["data"]), group
     res = srv.cli("status", str(failed), "--url", srv.url, env=env)
     assert (res.returncode, res.stdout.strip()) == (0, "Failed")
     # The old result is still there: a failed overwrite keeps it.
     assert sorted(read_csv_text(target.read_text())) == sorted(ROWS)
+
+
+def test_cli_home_and_config_defaults(tmp_path):
+    """LAUNCHER_HOME defaults to ./var and LAUNCHER_CONFIG to ./conf/launcher.toml (the local
+    commands open the same store serve does)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHER_")}
+    plain, configured = tmp_path / "plain", tmp_path / "configured"
+    (configured / "conf").mkdir(parents=True)
+    plain.mkdir()
+    (configured / "conf" / "launcher.toml").write_text('home = "custom_home"\n')
+    for cwd in (plain, configured):
+        res = subprocess.run([str(LAUNCHER), "users", "add", "zed"], env=env, cwd=cwd, capture_output=True,
+                             text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, res.stderr
+    assert (plain / "var" / "launcher.db").is_file()
+    assert (configured / "custom_home" / "launcher.db").is_file() and not (configured / "var").exists()
 
 
 def test_users_made_by_the_cli_act_through_their_tokens(srv):
