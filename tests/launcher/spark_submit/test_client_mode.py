@@ -115,6 +115,10 @@ def test_a_run_whose_pid_was_never_saved_is_found_by_its_tag(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "--name", tag, "--spec", "x"],
                             start_new_session=True)
     try:
+        deadline = time.monotonic() + 30
+        while tag not in Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace"):
+            assert time.monotonic() < deadline  # until the child has exec'd its own command line
+            time.sleep(0.05)
         env = SparkSubmitEnvironment(SparkSettings(kill_timeout_seconds=5), tmp_path / "work")
         state = env.recover(Handle("spark", tag))
         assert state.state is State.FAILED and "while it was starting spark-submit" in state.message

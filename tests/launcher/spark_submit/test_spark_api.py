@@ -144,6 +144,7 @@ def test_cancel_in_the_middle_of_a_cluster_mode_run(cluster, launcher_home, tmp_
         group = app.call("GET", f"/v4/jobGroups/{gid}?embed=jobs")
         assert {j["status"] for j in group["jobs"]["data"]} == {"Canceled"}
         assert out.read_text() == "old,results\n"
+        assert [p.name for p in out.parent.iterdir()] == ["orders.csv"]  # no staging left behind
         handle = _handle(settings, gid)
         driver = next(d for d in cluster.state()["completeddrivers"] if d["id"] == handle["external_id"])
         assert driver["state"] == "KILLED"
