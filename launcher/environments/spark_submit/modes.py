@@ -101,8 +101,9 @@ class Mode:
         proc = self.ctx.procs.get(handle.tag)
         if not pid:
             return
-        if proc is None and not client.group_members(pid, handle.data.get("specLocation")):
-            return  # not ours and not (any more) the run's: never signal a stranger
+        our_child_alive = proc is not None and proc.poll() is None  # then the group id is still its
+        if not our_child_alive and not client.group_members(pid, handle.data.get("specLocation")):
+            return  # the run's processes are gone (the id may be reused): never signal a stranger
         if background:
             client.stop_group_in_background(pid, timeout=self.settings.kill_timeout_seconds, proc=proc)
         else:
