@@ -31,6 +31,9 @@ TOKEN_BYTES = 32
 # last_used_at is written at most this often per token: one write per request would make
 # every GET a write transaction.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+# A longer lifetime is "never expires" in all but name (leave it out for that), and a number
+# far larger overflows the date arithmetic instead of being refused.
+MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600
 
 ROLE_RANK = {"viewer": 1, "editor": 2, "owner": 3}
 
@@ -99,6 +102,10 @@ def create_token(s: Session, user: User, *, lifetime_seconds: int | None = None,
         if isinstance(lifetime_seconds, bool) or not isinstance(lifetime_seconds, int) or lifetime_seconds <= 0:
             raise BadRequest(f"lifetimeSeconds must be a positive whole number of seconds, "
                              f"got {lifetime_seconds!r}", [{"field": "lifetimeSeconds"}])
+        if lifetime_seconds > MAX_LIFETIME_SECONDS:
+            raise BadRequest(f"lifetimeSeconds must be at most {MAX_LIFETIME_SECONDS} (100 years), "
+                             f"got {lifetime_seconds}; leave it out for a token that does not expire",
+                             [{"field": "lifetimeSeconds", "max": MAX_LIFETIME_SECONDS}])
     expires_at = now + timedelta(seconds=lifetime_seconds) if lifetime_seconds else None
     secret = new_token_secret()
     token = repo_users.add_token(s, user.id, token_hash(secret), description=description,

@@ -17,6 +17,7 @@ import gzip
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -248,6 +249,8 @@ def read_csv_text(text: str, delimiter: str = ",") -> list[list[str]]:
 
 @pytest.mark.parametrize("command, expected", [
     ([], ["serve", "users", "tokens", "run", "status"]),
+    (["users"], ["add"]),
+    (["tokens"], ["create"]),
     (["serve"], ["--host", "--port"]),
     (["users", "add"], ["NAME", "--admin", "--password-stdin"]),
     (["tokens", "create"], ["NAME", "--lifetime-seconds", "--description"]),
@@ -294,10 +297,21 @@ def test_health_needs_no_token_and_every_answer_has_a_request_id(srv):
     assert r.status_code == 200 and r.headers["X-Request-Id"]
     doc = srv.call("GET", "/openapi.json", "ann")
     assert doc.status_code == 200
-    paths = doc.json()["paths"]
-    for path in ("/v3/jobGroups", "/v4/jobGroups", "/v4/jobGroups/{group_id}/status",
-                 "/v4/apiAccessTokens", "/v4/importedDatasets", "/v4/wrangledDatasets"):
-        assert any(p.replace("{id}", "{group_id}") == path or p == path for p in paths), (path, sorted(paths))
+    # Every endpoint of the contract, whatever its path parameters are called.
+    paths = {re.sub(r"\{[^}]+\}", "{}", p): ops for p, ops in doc.json()["paths"].items()}
+    for v in ("v3", "v4"):
+        for method, path in (("post", "/jobGroups"), ("get", "/jobGroups"), ("get", "/jobGroups/{}"),
+                             ("get", "/jobGroups/{}/status"), ("get", "/jobGroups/{}/jobs"),
+                             ("post", "/jobGroups/{}/cancel"), ("get", "/jobGroups/{}/outputs"),
+                             ("get", "/jobGroups/{}/profile"), ("get", "/jobs/{}/log")):
+            assert method in paths.get(f"/{v}{path}", {}), (method, f"/{v}{path}", sorted(paths))
+    for method, path in (("post", "/v4/importedDatasets"), ("get", "/v4/importedDatasets/{}"),
+                         ("post", "/v4/wrangledDatasets"), ("get", "/v4/wrangledDatasets/{}"),
+                         ("put", "/v4/wrangledDatasets/{}/recipe"), ("post", "/v4/wrangledDatasets/{}/permissions"),
+                         ("post", "/v4/apiAccessTokens"), ("get", "/health")):
+        assert method in paths.get(path, {}), (method, path, sorted(paths))
+    log_params = {p["name"] for p in paths["/v4/jobs/{}/log"]["get"].get("parameters", [])}
+    assert {"from", "size"} <= log_params
     # Two requests, two ids.
     assert srv.call("GET", "/health").headers["X-Request-Id"] != r.headers["X-Request-Id"]
 
@@ -408,6 +422,18 @@ def test_bad_requests_name_the_field_and_the_accepted_values(srv):
                  "/v4/wrangledDatasets/987654", "/v4/noSuchThing"):
         assert srv.call("GET", path, "ann").status_code == 404, path
     assert srv.call("DELETE", "/v4/jobGroups/1", "ann").status_code in (404, 405)
+    # Numbers no id can have are still just unknown ids (or a 400), never a failure.
+    big = 2**70
+    for method, path, body in (("GET", f"/v4/jobGroups/{big}", None), ("GET", f"/v4/jobs/{big}/log", None),
+                               ("GET", f"/v4/wrangledDatasets/{big}", None),
+                               ("GET", f"/v4/jobGroups?offset={big}", None),
+                               ("POST", "/v4/jobGroups", {"wrangledDataset": {"id": big}}),
+                               ("POST", "/v4/wrangledDatasets", {"name": "x", "importedDataset": {"id": big}})):
+        r = srv.call(method, path, "ann", **({"json": body} if body is not None else {}))
+        assert r.status_code in (200, 400, 404), (method, path, r.status_code)
+    for lifetime in (2**70, 10**12):
+        r = srv.call("POST", "/v4/apiAccessTokens", "ann", json={"lifetimeSeconds": lifetime})
+        assert r.status_code == 400 and "lifetimeSeconds" in check_error(r)["message"]
 
 
 def test_first_run_needs_execution_and_writesettings(srv):

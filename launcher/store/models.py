@@ -35,6 +35,21 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number (a client's typo, 2**70) can
+# name no row, and handed to the database it raises (SQLite OverflowError, PostgreSQL "out of
+# range") instead of finding nothing: lookups answer None for it without asking.
+MAX_ID = 2**31 - 1
+
+
+def id_in_range(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def row_bound(value: int) -> int:
+    """An OFFSET / LIMIT the database accepts: no table holds more than MAX_ID rows."""
+    return min(max(value, 0), MAX_ID)
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp that is always UTC and always timezone-aware in Python."""
 

@@ -14,6 +14,8 @@ from launcher.store.models import (
     ImportedDataset,
     Permission,
     WrangledDataset,
+    id_in_range,
+    row_bound,
     utcnow,
 )
 
@@ -29,7 +31,7 @@ def create_imported(s: Session, owner_id: int, name: str, uri: str, format: str,
 
 
 def get_imported(s: Session, dataset_id: int) -> ImportedDataset | None:
-    return s.get(ImportedDataset, dataset_id)
+    return s.get(ImportedDataset, dataset_id) if id_in_range(dataset_id) else None
 
 
 def list_imported(s: Session, owner_id: int | None = None, *, limit: int | None = None,
@@ -54,16 +56,18 @@ def create_wrangled(s: Session, owner_id: int, name: str, input_kind: str, input
 
 
 def get_wrangled(s: Session, dataset_id: int) -> WrangledDataset | None:
-    return s.get(WrangledDataset, dataset_id)
+    return s.get(WrangledDataset, dataset_id) if id_in_range(dataset_id) else None
 
 
 def get_wrangled_many(s: Session, ids: list[int]) -> dict[int, WrangledDataset]:
+    ids = [i for i in ids if id_in_range(i)]
     if not ids:
         return {}
     return {d.id: d for d in s.scalars(select(WrangledDataset).where(WrangledDataset.id.in_(ids)))}
 
 
 def get_imported_many(s: Session, ids: list[int]) -> dict[int, ImportedDataset]:
+    ids = [i for i in ids if id_in_range(i)]
     if not ids:
         return {}
     return {d.id: d for d in s.scalars(select(ImportedDataset).where(ImportedDataset.id.in_(ids)))}
@@ -131,7 +135,7 @@ def permissions_of(s: Session, wrangled_dataset_id: int) -> list[Permission]:
 
 def _page(s: Session, q, id_col, limit: int | None, offset: int):
     count = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-    q = q.order_by(id_col.desc()).offset(max(offset, 0))
+    q = q.order_by(id_col.desc()).offset(row_bound(offset))
     if limit is not None:
-        q = q.limit(max(limit, 0))
+        q = q.limit(row_bound(limit))
     return list(s.scalars(q)), count

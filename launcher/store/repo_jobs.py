@@ -23,6 +23,8 @@ from launcher.store.models import (
     JobEvent,
     JobGroup,
     Status,
+    id_in_range,
+    row_bound,
     utcnow,
 )
 
@@ -78,13 +80,15 @@ def find_by_idempotency_key(s: Session, creator_id: int, key: str) -> JobGroup |
 
 
 def get_job_group(s: Session, group_id: int, *, with_jobs: bool = False) -> JobGroup | None:
+    if not id_in_range(group_id):
+        return None
     if not with_jobs:
         return s.get(JobGroup, group_id)
     return s.scalar(select(JobGroup).options(selectinload(JobGroup.jobs)).where(JobGroup.id == group_id))
 
 
 def get_job(s: Session, job_id: int) -> Job | None:
-    return s.get(Job, job_id)
+    return s.get(Job, job_id) if id_in_range(job_id) else None
 
 
 def jobs_of(s: Session, group_id: int) -> list[Job]:
@@ -102,9 +106,9 @@ def list_job_groups(s: Session, creator_id: int | None = None, *, limit: int | N
     if ranfrom_set:
         q = q.where(JobGroup.ranfrom.is_not(None))
     count = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-    q = q.order_by(JobGroup.id.desc()).offset(max(offset, 0))
+    q = q.order_by(JobGroup.id.desc()).offset(row_bound(offset))
     if limit is not None:
-        q = q.limit(max(limit, 0))
+        q = q.limit(row_bound(limit))
     if with_jobs:
         q = q.options(selectinload(JobGroup.jobs))
     return list(s.scalars(q)), count

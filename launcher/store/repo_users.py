@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from launcher.store.models import ApiToken, User, utcnow
+from launcher.store.models import ApiToken, User, id_in_range, utcnow
 
 
 class UserExists(ValueError):
@@ -31,7 +31,7 @@ def create_user(s: Session, name: str, *, password_hash: str | None = None,
 
 
 def get_user(s: Session, user_id: int) -> User | None:
-    return s.get(User, user_id)
+    return s.get(User, user_id) if id_in_range(user_id) else None
 
 
 def get_user_by_name(s: Session, name: str) -> User | None:
@@ -60,7 +60,7 @@ def list_tokens(s: Session, user_id: int) -> list[ApiToken]:
 
 
 def get_token(s: Session, token_id: int) -> ApiToken | None:
-    return s.get(ApiToken, token_id)
+    return s.get(ApiToken, token_id) if id_in_range(token_id) else None
 
 
 def delete_token(s: Session, token: ApiToken) -> None:

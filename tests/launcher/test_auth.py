@@ -104,6 +104,15 @@ def test_token_lifetime_must_be_positive_seconds(session, bad):
         auth.create_token(session, ann, lifetime_seconds=bad)
 
 
+@pytest.mark.parametrize("huge", [auth.MAX_LIFETIME_SECONDS + 1, 10**12, 2**70])
+def test_token_lifetime_has_a_maximum(session, huge):
+    # Far beyond it the date arithmetic overflows: a 400 naming the field, never a crash.
+    ann = repo_users.create_user(session, "ann")
+    with pytest.raises(BadRequest, match="lifetimeSeconds must be at most"):
+        auth.create_token(session, ann, lifetime_seconds=huge)
+    assert auth.create_token(session, ann, lifetime_seconds=auth.MAX_LIFETIME_SECONDS).token.expires_at
+
+
 def test_password_login(session):
     repo_users.create_user(session, "ann", password_hash=auth.hash_password("pw1"))
     repo_users.create_user(session, "nopw")

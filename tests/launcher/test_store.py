@@ -175,6 +175,26 @@ def test_list_imported_pages_newest_first(session):
     assert [r.id for r in rows] == [ids[3], ids[2]]
 
 
+def test_ids_no_row_can_have_find_nothing(session):
+    # A client may send any number as an id; beyond the INTEGER columns' range the database
+    # would raise (SQLite OverflowError, PostgreSQL "integer out of range") instead of finding
+    # nothing.
+    ann = repo_users.create_user(session, "ann")
+    ds = repo_datasets.create_imported(session, ann.id, "d", "/d.csv", "csv")
+    for huge in (2**31, 2**63, 2**70):
+        assert repo_datasets.get_imported(session, huge) is None
+        assert repo_datasets.get_wrangled(session, huge) is None
+        assert repo_datasets.get_imported_many(session, [huge, ds.id]) == {ds.id: ds}
+        assert repo_jobs.get_job_group(session, huge) is None
+        assert repo_jobs.get_job_group(session, huge, with_jobs=True) is None
+        assert repo_jobs.get_job(session, huge) is None
+        assert repo_users.get_user(session, huge) is None
+        assert repo_users.get_token(session, huge) is None
+        assert repo_jobs.list_job_groups(session, limit=10, offset=huge) == ([], 0)
+        assert repo_datasets.list_imported(session, offset=huge, limit=huge) == ([], 1)
+    session.rollback()  # the session is still usable: nothing failed in the database
+
+
 # -- job groups -----------------------------------------------------------------------------------
 
 def test_create_job_group_saves_group_jobs_and_created_events(session):
