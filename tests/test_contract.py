@@ -436,6 +436,18 @@ def test_bad_requests_name_the_field_and_the_accepted_values(srv):
         assert r.status_code == 400 and "lifetimeSeconds" in check_error(r)["message"]
 
 
+def test_unreadable_paths_are_client_errors(srv):
+    """A path or uri that is no path at all is the client's mistake: 400/403 naming the field,
+    never a 500 (CONTRACT 3: "never a 500 for anything a client sent")."""
+    ds = srv.wrangled("ann", srv.imported("ann", srv.data / "orders.csv"), RECIPE, name="odd paths")
+    for uri in (str(srv.data / "orders\u0000.csv"), "http://[::1/orders.csv"):
+        r = srv.call("POST", "/v4/importedDatasets", "ann", json={"name": "odd", "uri": uri, "format": "csv"})
+        assert r.status_code in (400, 403) and "uri" in check_error(r)["message"], (uri, r.status_code)
+    r = srv.call("POST", "/v4/jobGroups", "ann", json={"wrangledDataset": {"id": ds}, **first_run_body(
+        [{"path": "http://[::1/out.csv", "action": "create", "format": "csv"}])})
+    assert r.status_code in (400, 403) and "path" in check_error(r)["message"], r.status_code
+
+
 def test_first_run_needs_execution_and_writesettings(srv):
     ds = srv.wrangled("ann", srv.imported("ann", srv.data / "orders.csv"), RECIPE, name="first run")
     r = srv.call("POST", "/v3/jobGroups", "ann", json={"wrangledDataset": {"id": ds}})
