@@ -491,6 +491,7 @@ def test_v3_run_every_output_kind_profile_and_log(srv):
     for v in ("v3", "v4"):
         r = srv.call("GET", f"/{v}/jobGroups/{gid}/status", "ann")
         assert r.status_code == 200 and r.text.strip() == '"Complete"' and r.json() == "Complete"
+        assert r.headers["content-type"].startswith("application/json")
 
     # The group, with and without its jobs.
     for v in ("v3", "v4"):
