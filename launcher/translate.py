@@ -200,6 +200,14 @@ def normalize_path(path: str, base_dir: str, field_name: str = "path") -> str:
     ``file:`` URI stays a ``file:`` URI so a cluster does not read it from its default file
     system. Other URIs keep their scheme and authority; their path is normalised.
     """
+    try:
+        return _normalize_path(path, base_dir, field_name)
+    except ValueError as e:  # a NUL byte, a broken IPv6 host...: the client's text, so a 400
+        raise BadRequest(f"{field_name}: not a usable path or URI ({e}), got {path!r}",
+                         [{"field": field_name, "message": str(e)}]) from None
+
+
+def _normalize_path(path: str, base_dir: str, field_name: str) -> str:
     scheme = _scheme(path)
     if scheme == "":
         return os.path.realpath(os.path.join(base_dir, path))
