@@ -24,9 +24,11 @@ def get_or_create(app_name: str = "spark_jobs") -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    builder = SparkSession.builder.appName(app_name)
+    builder = SparkSession.builder
     if "PYSPARK_GATEWAY_PORT" not in os.environ:
-        builder = builder.master(os.environ.get("SPARK_MASTER", "local[*]"))
+        # Under spark-submit the app name is the launcher's tag (--name): cluster UIs and
+        # recovery by name show it, so only a bare local run gets a name from here.
+        builder = builder.appName(app_name).master(os.environ.get("SPARK_MASTER", "local[*]"))
         for key, value in LOCAL_DEFAULTS.items():
             builder = builder.config(key, value)
     from spark_jobs.delta_support import configure_delta  # Delta's extension when its jars are there
