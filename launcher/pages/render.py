@@ -177,7 +177,8 @@ def profile_page(job_group_id: int, dataset: str, profile: dict[str, Any], user:
             f'<section class="card" data-column="{escape(col)}"><h2>{escape(col)}</h2>'
             f'<div class="type">{escape(", ".join(ctype))}</div>{_quality_bar(checks)}{chart}<dl>{dl}</dl></section>'
         )
-    rows = profile.get("rows")
+    first = next(iter(profile.get("profilerTypeCheckHistograms", {}).values()), [])
+    rows = sum(e["count"] for e in first)
     body = (
         f"<h1>Profile of job group {job_group_id}: {escape(dataset)}</h1>"
         f'<p class="note">{_fmt(rows)} rows. Distinct counts are approximate (HyperLogLog++); '
