@@ -6,6 +6,7 @@ Imported by the test_api*.py modules (pytest puts this folder on sys.path).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import shutil
@@ -113,25 +114,42 @@ def make_settings(home: Path, roots: list[str], **kw):
     return s
 
 
-@pytest.fixture
-def api(tmp_path, spark, launcher_home):
-    """The app with the real Dispatcher; photon shares the test session's SparkSession."""
+@contextlib.contextmanager
+def running_api(tmp: Path, home: Path, spark):
+    """The app with the real Dispatcher; photon shares the test session's SparkSession.
+
+    Users admin, alice and bob; storage root ``tmp/data`` holding orders.csv and customers.csv;
+    relative paths resolve against ``tmp``."""
     from fastapi.testclient import TestClient
 
     from launcher.api.app import create_app
 
-    root = tmp_path / "data"
+    root = tmp / "data"
     root.mkdir()
     shutil.copy(EXAMPLES / "orders.csv", root / "orders.csv")
     shutil.copy(EXAMPLES / "customers.csv", root / "customers.csv")
-    settings = make_settings(launcher_home, [str(root)])
-    app = create_app(settings, spark=spark, base_dir=str(tmp_path))
+    settings = make_settings(home, [str(root)])
+    app = create_app(settings, spark=spark, base_dir=str(tmp))
     with TestClient(app) as client:
         a = Api(client=client, app=app, root=root)
         sessions = app.state.ctx.sessions
         a.tokens["admin"] = add_user(sessions, "admin", admin=True)
         a.tokens["alice"] = add_user(sessions, "alice")
         a.tokens["bob"] = add_user(sessions, "bob")
+        yield a
+
+
+@pytest.fixture
+def api(tmp_path, spark, launcher_home):
+    with running_api(tmp_path, launcher_home, spark) as a:
+        yield a
+
+
+@pytest.fixture(scope="module")
+def shared_api(tmp_path_factory, spark):
+    """One app for a module whose tests save nothing (bad requests)."""
+    tmp = tmp_path_factory.mktemp("shared-api")
+    with running_api(tmp, tmp / "home", spark) as a:
         yield a
 
 

@@ -7,13 +7,20 @@ import json
 
 import pytest
 
-from api_harness import api  # noqa: F401 (fixture)
+from api_harness import shared_api  # noqa: F401 (fixture)
+
+# No test here saves a job group: they share one app (and one dataset).
 
 
 @pytest.fixture
-def ds(api):
-    imp = api.imported(api.root / "orders.csv")
-    return api.wrangled(imp)
+def api(shared_api):
+    return shared_api
+
+
+@pytest.fixture(scope="module")
+def ds(shared_api):
+    imp = shared_api.imported(shared_api.root / "orders.csv")
+    return shared_api.wrangled(imp)
 
 
 def ws(api, **kw):
@@ -81,7 +88,7 @@ def test_bad_job_group_bodies(api, ds, case):
         e = error(api.post(f"/{version}/jobGroups", body), status)
         for w in words:
             assert w in e["message"], (w, e)
-    assert api.ok(api.get("/v4/jobGroups"))["count"] == 0
+    assert api.ok(api.get("/v4/jobGroups"))["count"] == 0  # nothing saved for any of them
 
 
 def test_a_symlink_out_of_the_root_is_outside(api, ds, tmp_path):
@@ -199,3 +206,17 @@ def test_format_is_found_from_the_name_or_the_folder(api, tmp_path):
     assert api.ok(api.post("/v4/importedDatasets", {"name": "d", "uri": str(table)}), 201)["format"] == "delta"
     rel = api.ok(api.post("/v4/importedDatasets", {"name": "r", "uri": "data/orders.csv"}), 201)
     assert rel["uri"] == str(api.root / "orders.csv")  # relative to where the launcher runs
+
+
+def test_an_unexpected_failure_is_a_500_in_the_error_shape_without_a_traceback(api):
+    from fastapi.testclient import TestClient
+
+    def boom():
+        raise RuntimeError("secret internals")
+
+    api.app.add_api_route("/v4/_boom_for_test", boom, methods=["GET"])
+    client = TestClient(api.app, raise_server_exceptions=False)
+    r = client.get("/v4/_boom_for_test", headers={"X-Request-Id": "rid-500"})
+    e = error(r, 500)
+    assert e["name"] == "InternalError" and "rid-500" in e["message"]
+    assert "secret internals" not in r.text and "Traceback" not in r.text

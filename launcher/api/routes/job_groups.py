@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -139,11 +139,6 @@ def _embed_jobs(embed: str | None) -> bool:
         raise BadRequest(f"embed: unknown value {', '.join(sorted(unknown))}; accepted: jobs",
                          [{"field": "embed", "accepted": ["jobs"]}])
     return "jobs" in parts
-
-
-def _both(path: str):
-    """Register a GET/POST under /v3 and /v4 alike."""
-    return [f"/v3{path}", f"/v4{path}"]
 
 
 def list_groups(s: Session = Depends(db), user: User = Depends(current_user),
