@@ -44,7 +44,7 @@ class Launcher:
         self.app = create_app(settings, dispatcher=self.dispatcher)
         self.client = TestClient(self.app).__enter__()
         self.dispatcher.start()
-        self.token = add_user(self.app, "alice")
+        self.token = add_user(self.app.state.ctx.sessions, "alice")
 
     def h(self) -> dict:
         return {"Authorization": f"Bearer {self.token}"}
