@@ -27,17 +27,12 @@ from pyspark.sql import types as T
 BUCKETS = 20
 TOP_K = 20
 
-# Candidate types for string columns, in the order a tie is broken, each with the pattern its
-# values match. Patterns, not try_cast: a failed cast costs a Java exception per value, which
-# made this pass ten times slower on text columns.
-_INT = r"^\s*[+-]?[0-9]{1,18}\s*$"
+# Candidate types for text columns, in the order a tie is broken. Values are matched against
+# patterns, not cast with try_cast: a failed cast costs a Java exception per value, which made
+# this pass ten times slower on text columns.
 _NUM = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
-_CANDIDATES = [
-    ("Integer", _INT),
-    ("Decimal", _NUM),
-    ("Boolean", r"^\s*(?i:true|false)\s*$"),
-    ("Datetime", r"^\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*$"),
-]
+_DATETIME = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+_CANDIDATES = ("Integer", "Decimal", "Boolean", "Datetime")
 
 
 def type_name(dtype: T.DataType) -> str:
@@ -109,16 +104,36 @@ def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -
         return {"columnTypes": {}, "profilerTypeCheckHistograms": {}, "profilerValidValueHistograms": {}}
 
     # -- pass 1: every aggregate of every column in one select -------------------------------
+    # Text columns first get their number (one pattern match) and the type checks in a
+    # projection, so each value is matched once however many aggregates use the result.
+    derived: list[Column] = []
+    for c in cols:
+        if isinstance(c.dtype, T.StringType):
+            text = F.trim(c.ref)
+            num = F.when(c.ref.rlike(_NUM), text.cast("double"))
+            derived += [
+                num.alias(c.alias("n")),
+                (num.isNotNull() & (F.instr(text, ".") == 0) & (F.instr(F.lower(text), "e") == 0)).alias(c.alias("is_Integer")),
+                num.isNotNull().alias(c.alias("is_Decimal")),
+                F.lower(text).isin("true", "false").alias(c.alias("is_Boolean")),
+                # The pattern only where the fifth character can start a date's month.
+                F.when(F.substring(text, 5, 1) == "-", text.rlike(_DATETIME)).otherwise(False).alias(c.alias("is_Datetime")),
+            ]
+    source = df.select("*", *derived) if derived else df
     aggs: list[Column] = [F.count(F.lit(1)).alias("rows")]
     for c in cols:
         aggs.append(F.sum(F.when(_is_empty(c), 1).otherwise(0)).alias(c.alias("empty")))
         aggs.append(F.approx_count_distinct(c.ref).alias(c.alias("distinct")))
         if isinstance(c.dtype, T.StringType):
-            for name, pattern in _CANDIDATES:
-                aggs.append(F.sum(F.when(c.ref.rlike(pattern), 1).otherwise(0)).alias(c.alias(f"fit_{name}")))
-            v = _as_number(c.ref)
+            for name in _CANDIDATES:
+                aggs.append(F.sum(F.col(c.alias(f"is_{name}")).cast("int")).alias(c.alias(f"fit_{name}")))
+            v = F.col(c.alias("n"))
+            # Quartiles of a text column that turns out numeric come from its histogram: a
+            # percentile sketch per text column would cost more than the rest of the pass.
+            quartiles = []
         elif c.kind == "numeric":
             v = _numeric_value(c)
+            quartiles = [F.percentile_approx(v, [0.25, 0.5, 0.75], 1000).alias(c.alias("quartiles"))]
         else:
             continue
         aggs += [
@@ -126,9 +141,9 @@ def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -
             F.max(v).alias(c.alias("max")),
             F.avg(v).alias(c.alias("mean")),
             F.stddev(v).alias(c.alias("stddev")),
-            F.percentile_approx(v, [0.25, 0.5, 0.75], 1000).alias(c.alias("quartiles")),
+            *quartiles,
         ]
-    stats = df.select(*aggs).first().asDict()
+    stats = source.select(*aggs).first().asDict()
     rows = int(stats["rows"])
 
     # Decide each string column's type: the candidate most non-empty values fit, if most do.
@@ -138,7 +153,7 @@ def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -
         non_empty = rows - empty
         if isinstance(c.dtype, T.StringType):
             best, best_fit = "String", 0
-            for name, _ in _CANDIDATES:
+            for name in _CANDIDATES:
                 fit = int(stats[c.alias(f"fit_{name}")] or 0)
                 if fit > best_fit:
                     best, best_fit = name, fit
@@ -218,7 +233,7 @@ def _numeric_entry(c: _Col, stats: dict, bucket_counts: list[tuple[str, int]]) -
          "count": by_index.get(i, 0)}
         for i in range(n_buckets)
     ]
-    quartiles = stats.get(c.alias("quartiles")) or []
+    quartiles = stats.get(c.alias("quartiles")) or _quartiles_from(buckets, lo, width)
     mean, sd = stats.get(c.alias("mean")), stats.get(c.alias("stddev"))
     return {
         "min": show(lo),
@@ -229,6 +244,20 @@ def _numeric_entry(c: _Col, stats: dict, bucket_counts: list[tuple[str, int]]) -
         "quartiles": [show(q) for q in quartiles],
         "buckets": buckets,
     }
+
+
+def _quartiles_from(buckets: list[dict], lo: float, width: float) -> list[float]:
+    """Quartiles read off a histogram, linear within a bucket (text columns that hold numbers)."""
+    total = sum(b["count"] for b in buckets)
+    out = []
+    for q in (0.25, 0.5, 0.75):
+        target, seen = q * total, 0
+        for i, b in enumerate(buckets):
+            if b["count"] and seen + b["count"] >= target:
+                out.append(lo + (i + (target - seen) / b["count"]) * width)
+                break
+            seen += b["count"]
+    return out
 
 
 def _formatter(c: _Col):
