@@ -24,6 +24,7 @@ import asyncio
 import csv
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -311,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         figures = asyncio.run(run(args, tmp, server, token))
     finally:
         server.stop()
-    t_submit = spark_submit_times(tmp, src, args.submit_repeat)
+    try:
+        t_submit = spark_submit_times(tmp, src, args.submit_repeat)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     e2e = figures.pop("_e2e_median")
     figures["spark_submit"] = {"repeat": args.submit_repeat, "median_s": round(statistics.median(t_submit), 2),
                                "speedup_over_photon": round(statistics.median(t_submit) / e2e, 1),
