@@ -3,7 +3,7 @@
 Two passes over the data, whatever the number of columns:
 
 1. one ``select`` of aggregate expressions for every column at once: counts, min, max, mean,
-   standard deviation, approximate quartiles and distinct counts, and for string columns how many
+   standard deviation and approximate distinct counts, and for string columns how many
    values fit each candidate type (to find the type the values mostly have);
 2. one ``explode`` + ``groupBy``: each row yields a (column, key) pair per column — the bucket
    index for numbers and dates, the value itself for anything else — so all histograms and top-k
@@ -25,6 +25,10 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 BUCKETS = 20
+# Pass 2 counts numbers in finer buckets: five make one bucket shown, and the quartiles are read
+# off them (within 1/100 of the range) instead of a percentile sketch per column in pass 1,
+# which cost more than every other aggregate of that pass together.
+FINE = 5 * BUCKETS
 TOP_K = 20
 
 # Candidate types for text columns, in the order a tie is broken. Values are matched against
@@ -128,12 +132,8 @@ def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -
             for name in _CANDIDATES:
                 aggs.append(F.sum(F.col(c.alias(f"is_{name}")).cast("int")).alias(c.alias(f"fit_{name}")))
             v = F.col(c.alias("n"))
-            # Quartiles of a text column that turns out numeric come from its histogram: a
-            # percentile sketch per text column would cost more than the rest of the pass.
-            quartiles = []
         elif c.kind == "numeric":
             v = _numeric_value(c)
-            quartiles = [F.percentile_approx(v, [0.25, 0.5, 0.75], 1000).alias(c.alias("quartiles"))]
         else:
             continue
         aggs += [
@@ -141,7 +141,6 @@ def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -
             F.max(v).alias(c.alias("max")),
             F.avg(v).alias(c.alias("mean")),
             F.stddev(v).alias(c.alias("stddev")),
-            *quartiles,
         ]
     stats = source.select(*aggs).first().asDict()
     rows = int(stats["rows"])
@@ -176,8 +175,8 @@ def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -
             lo, hi = stats.get(c.alias("min")), stats.get(c.alias("max"))
             if lo is None or hi is None:
                 continue
-            width = (hi - lo) / BUCKETS if hi > lo else 1.0
-            idx = F.least(F.floor((_numeric_value(c) - F.lit(lo)) / F.lit(width)), F.lit(BUCKETS - 1))
+            width = (hi - lo) / FINE if hi > lo else 1.0
+            idx = F.least(F.floor((_numeric_value(c) - F.lit(lo)) / F.lit(width)), F.lit(FINE - 1))
             key = idx.cast("string")
             valid = _numeric_value(c).isNotNull()
         else:
@@ -190,7 +189,7 @@ def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -
         grouped = exploded.groupBy(F.col("p.c").alias("c"), F.col("p.k").alias("k")).count()
         ranked = grouped.withColumn(
             "r", F.row_number().over(Window.partitionBy("c").orderBy(F.desc("count"), F.asc("k")))
-        ).where(F.col("r") <= F.greatest(F.lit(TOP_K), F.lit(BUCKETS)))
+        ).where(F.col("r") <= max(TOP_K, FINE))
         for r in ranked.collect():
             counts.setdefault(int(r["c"]), []).append((r["k"], int(r["count"])))
 
@@ -224,16 +223,18 @@ def profile_dataframe(df: DataFrame, mismatches: dict[str, int] | None = None) -
 
 def _numeric_entry(c: _Col, stats: dict, bucket_counts: list[tuple[str, int]]) -> dict[str, Any]:
     lo, hi = float(stats[c.alias("min")]), float(stats[c.alias("max")])
-    width = (hi - lo) / BUCKETS if hi > lo else 1.0
-    by_index = {int(k): n for k, n in bucket_counts}
+    fine = [0] * FINE
+    for k, n in bucket_counts:
+        fine[int(k)] += n
     n_buckets = BUCKETS if hi > lo else 1
+    width = (hi - lo) / n_buckets if hi > lo else 0.0
+    per = FINE // n_buckets
     show = _formatter(c)
     buckets = [
         {"low": show(lo + i * width), "high": show(hi if i == n_buckets - 1 else lo + (i + 1) * width),
-         "count": by_index.get(i, 0)}
+         "count": sum(fine[i * per:(i + 1) * per])}
         for i in range(n_buckets)
     ]
-    quartiles = stats.get(c.alias("quartiles")) or _quartiles_from(buckets, lo, width)
     mean, sd = stats.get(c.alias("mean")), stats.get(c.alias("stddev"))
     return {
         "min": show(lo),
@@ -241,22 +242,22 @@ def _numeric_entry(c: _Col, stats: dict, bucket_counts: list[tuple[str, int]]) -
         "mean": show(mean) if mean is not None else None,
         # For dates and datetimes the standard deviation is in seconds.
         "stddev": None if sd is None or math.isnan(sd) else sd,
-        "quartiles": [show(q) for q in quartiles],
+        "quartiles": [show(q) for q in _quartiles_from(fine, lo, (hi - lo) / FINE)],
         "buckets": buckets,
     }
 
 
-def _quartiles_from(buckets: list[dict], lo: float, width: float) -> list[float]:
-    """Quartiles read off a histogram, linear within a bucket (text columns that hold numbers)."""
-    total = sum(b["count"] for b in buckets)
+def _quartiles_from(counts: list[int], lo: float, width: float) -> list[float]:
+    """Quartiles read off fine bucket counts, linear within a bucket."""
+    total = sum(counts)
     out = []
     for q in (0.25, 0.5, 0.75):
         target, seen = q * total, 0
-        for i, b in enumerate(buckets):
-            if b["count"] and seen + b["count"] >= target:
-                out.append(lo + (i + (target - seen) / b["count"]) * width)
+        for i, n in enumerate(counts):
+            if n and seen + n >= target:
+                out.append(lo + (i + (target - seen) / n) * width)
                 break
-            seen += b["count"]
+            seen += n
     return out
 
 
