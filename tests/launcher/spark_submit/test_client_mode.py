@@ -79,7 +79,12 @@ def test_after_a_restart_a_client_mode_run_is_failed_and_its_process_stopped(tmp
     run = make_run(tmp_path, 503)
     handle = first.submit(run)
     pgid = handle.data["pid"]
-    assert client.group_members(pgid, run.spec_path)  # found by group and command line
+    # Found by group and command line, once the child has exec'd spark-submit (until then its
+    # command line is still this test's).
+    deadline = time.monotonic() + 20
+    while not client.group_members(pgid, run.spec_path):
+        assert time.monotonic() < deadline, "the run's process never showed its spec"
+        time.sleep(0.05)
 
     restarted = SparkSubmitEnvironment(settings, tmp_path / "work")  # knows nothing of the process
     state = restarted.recover(handle)
