@@ -35,6 +35,13 @@ def job(j: Job) -> dict[str, Any]:
     return out
 
 
+def run_as(g: JobGroup) -> str | None:
+    """Who the work runs as where it runs: the Databricks principal or the spark-submit proxy
+    user the environment recorded in the run's handle, else the launcher user."""
+    data = (g.handle or {}).get("data") or {}
+    return data.get("runAs") or data.get("proxyUser") or g.run_as
+
+
 def job_group(g: JobGroup, jobs: list[Job] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": g.id,
@@ -44,6 +51,7 @@ def job_group(g: JobGroup, jobs: list[Job] | None = None) -> dict[str, Any]:
         "ranfrom": g.ranfrom,
         "ranfor": "recipe",
         "execution": g.execution,
+        "runAs": run_as(g),
         "profilingEnabled": g.profiling_enabled,
         "sessionId": g.session_id,
         "errorMessage": g.error_message,
