@@ -125,25 +125,23 @@ def groups_in_status(s: Session, statuses: Iterable[Status | str], *,
 
 def update_group(s: Session, group: JobGroup, *, now: datetime | None = None, **fields: Any) -> None:
     """Set plain columns (spec_path, tag, handle, run_as, profile, ...); not the status."""
-    if "status" in fields:
-        raise ValueError("change a status with set_group_status, it records the event")
-    for name, value in fields.items():
-        if not hasattr(JobGroup, name):
-            raise AttributeError(f"job_groups has no column {name!r}")
-        setattr(group, name, value)
-    group.updated_at = now or utcnow()
-    s.flush()
+    _update(s, group, "set_group_status", now, fields)
 
 
 def update_job(s: Session, job: Job, *, now: datetime | None = None, **fields: Any) -> None:
     """Set plain columns (percent_complete, rows, files, output_path, delta_version, ...)."""
+    _update(s, job, "set_job_status", now, fields)
+
+
+def _update(s: Session, row, status_setter: str, now: datetime | None, fields: dict[str, Any]) -> None:
     if "status" in fields:
-        raise ValueError("change a status with set_job_status, it records the event")
+        raise ValueError(f"change a status with {status_setter}, it records the event")
+    model = type(row)
     for name, value in fields.items():
-        if not hasattr(Job, name):
-            raise AttributeError(f"jobs has no column {name!r}")
-        setattr(job, name, value)
-    job.updated_at = now or utcnow()
+        if not hasattr(model, name):
+            raise AttributeError(f"{model.__tablename__} has no column {name!r}")
+        setattr(row, name, value)
+    row.updated_at = now or utcnow()
     s.flush()
 
 

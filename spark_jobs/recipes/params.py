@@ -171,13 +171,7 @@ def to_col(raw: Any, text: bool) -> str:
 
 
 def to_cols(raw: Any, text: bool) -> list[str]:
-    if text:
-        return _names(raw)
-    if isinstance(raw, str) and raw:
-        return [raw]
-    if isinstance(raw, list) and raw and all(isinstance(r, str) and r for r in raw):
-        return list(raw)
-    raise ParamError("a column name or a list of column names")
+    return _name_list(raw, text, "a column name or a list of column names")
 
 
 def to_name(raw: Any, text: bool) -> str:
@@ -188,13 +182,18 @@ def to_name(raw: Any, text: bool) -> str:
 
 
 def to_names(raw: Any, text: bool) -> list[str]:
+    return _name_list(raw, text, "a name or a list of names")
+
+
+def _name_list(raw: Any, text: bool, expected: str) -> list[str]:
+    """One name or a non-empty list of names (JSON form); the text form's comma list."""
     if text:
         return _names(raw)
     if isinstance(raw, str) and raw:
         return [raw]
     if isinstance(raw, list) and raw and all(isinstance(r, str) and r for r in raw):
         return list(raw)
-    raise ParamError("a name or a list of names")
+    raise ParamError(expected)
 
 
 def to_text(raw: Any, text: bool) -> str:
