@@ -9,6 +9,8 @@ migration scripts ship inside this package.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +52,8 @@ def _sqlite_engine(u: URL, **kwargs) -> Engine:
     # Threads of one server share the pool; sqlite3's own wait before "database is locked".
     connect_args.setdefault("check_same_thread", False)
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    connect_args.setdefault("factory", WriteQueueConnection)
+    write_lock = _write_lock_for(u.database or ":memory:")
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(u, connect_args=connect_args, **kwargs)
@@ -65,8 +69,81 @@ def _sqlite_engine(u: URL, **kwargs) -> Engine:
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cur.close()
+        if isinstance(dbapi_conn, WriteQueueConnection):
+            dbapi_conn.write_lock = write_lock
 
     return engine
+
+
+# -- one writer at a time, queued in this process ----------------------------------------------
+# SQLite lets one connection write at a time; the others wait in sqlite3's busy handler, which
+# sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between tries. Under load (the dispatcher's status
+# writes beside POSTs) those sleeps, not the writes, were most of a POST's time. Threads of one
+# process therefore queue for a lock before their first write and get it the moment the
+# previous writer commits; other processes (the CLI) still meet the busy handler.
+
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+_WRITES = ("insert", "update", "delete", "replace", "begin")
+
+
+def _write_lock_for(database: str) -> threading.Lock:
+    key = database if database == ":memory:" else str(Path(database).expanduser().resolve())
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
+
+
+class _WriteQueueCursor(sqlite3.Cursor):
+    def execute(self, sql, parameters=(), /):
+        self.connection.before_statement(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql, parameters, /):
+        self.connection.before_statement(sql)
+        return super().executemany(sql, parameters)
+
+
+class WriteQueueConnection(sqlite3.Connection):
+    """A sqlite3 connection that takes its database's process-wide write lock before the first
+    write of a transaction and gives it back when the transaction ends."""
+
+    write_lock: threading.Lock | None = None
+    _holding = False
+
+    def cursor(self, factory=_WriteQueueCursor):
+        return super().cursor(factory)
+
+    def before_statement(self, sql: str) -> None:
+        if self._holding or self.write_lock is None:
+            return
+        if sql.lstrip()[:7].lower().startswith(_WRITES):
+            # A plain Lock, not an RLock: a transaction may end on another thread than it began
+            # (the pool resets connections). The timeout is the busy handler's: a writer that
+            # waited that long goes on and lets SQLite decide, rather than hang.
+            self._holding = self.write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+    def _release(self) -> None:
+        if self._holding:
+            self._holding = False
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
