@@ -17,7 +17,7 @@ import contextvars
 import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Literal, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -67,13 +67,18 @@ class StorageSettings(BaseModel):
 
 
 class PhotonSettings(BaseModel):
-    """The in-process local Spark environment."""
+    """The local Spark environment: one warm SparkSession for the life of the server."""
 
     model_config = ConfigDict(extra="forbid")
     concurrency: int = Field(4, ge=1, description="job groups running at once")
-    master: str = Field("local[2]", description="master of the in-process SparkSession")
+    master: str = Field("local[2]", description="master of the warm SparkSession")
     poll_interval_seconds: float = Field(0.2, gt=0)
     conf: dict[str, str] = Field(default_factory=dict, description="extra Spark conf for the session")
+    isolation: Literal["process", "inline"] = Field(
+        "process", description="process: the session and the runs live in a worker process, so the "
+                               "API answers while Spark is busy; inline: in the server's own process")
+    nice: int = Field(10, ge=0, le=19, description="CPU niceness of the worker process and its JVM "
+                                                   "(isolation = process): the API answers first")
 
 
 class _Placeholder(BaseModel):

@@ -184,13 +184,13 @@ class PhotonEnvironment:
 
     def __init__(self, settings: Any = None, spark: Any = None, *, master: str | None = None,
                  concurrency: int | None = None, conf: dict[str, str] | None = None,
-                 poll_interval: float | None = None):
+                 poll_interval: float | None = None, home: str | os.PathLike | None = None):
         own = getattr(getattr(settings, "environments", None), "photon", None)
         self.master = master or getattr(own, "master", None) or "local[2]"
         self.concurrency = concurrency or getattr(own, "concurrency", None) or 2
         self.poll_interval = poll_interval or getattr(own, "poll_interval_seconds", None) or 0.2
         self.extra_conf = dict(conf if conf is not None else getattr(own, "conf", None) or {})
-        home = getattr(settings, "home", None)
+        home = home if home is not None else getattr(settings, "home", None)
         self.home = Path(home) if home is not None else Path("var").resolve()
         self._lock = threading.Lock()
         self._runs: dict[str, _Record] = {}
@@ -366,11 +366,14 @@ class PhotonEnvironment:
         run = rec.run
         runlog = _RunLog(run.log_path)
         began = time.monotonic()
+        # The run's end is published (rec.state) only after its last log line is written: a
+        # caller that sees it ended reads a complete log.
+        outcome = RunState(State.FAILED, "the run ended without an outcome")
         try:
             runlog.line(logging.INFO, "job group %s: queued on photon (%s)", run.job_group_id, self.master)
             spark = self.session()
             if rec.cancel_requested:
-                rec.state = RunState(State.CANCELED, "canceled before it started")
+                outcome = RunState(State.CANCELED, "canceled before it started")
                 runlog.line(logging.INFO, "job group %s: Canceled before it started", run.job_group_id)
                 return
             slot = self._slots.get()
@@ -394,7 +397,7 @@ class PhotonEnvironment:
                                 "job %s (%s): %s%s%s", job["jobId"], job["jobType"], job["status"],
                                 f", {job['rows']} rows" if job.get("rows") is not None else "",
                                 f": {err['errorClass']}: {err['message']}" if err else "")
-                rec.state = state_of_result(doc)
+                outcome = state_of_result(doc)
             finally:
                 self._slots.put(slot)
                 _clear_thread_properties(spark)
@@ -402,12 +405,13 @@ class PhotonEnvironment:
             from spark_jobs.errors import describe_error
 
             err = describe_error(e)
-            rec.state = RunState(State.FAILED, f"{err['errorClass']}: {err['message']}")
-            runlog.line(logging.ERROR, "job group %s: crashed: %s", run.job_group_id, rec.state.message)
+            outcome = RunState(State.FAILED, f"{err['errorClass']}: {err['message']}")
+            runlog.line(logging.ERROR, "job group %s: crashed: %s", run.job_group_id, outcome.message)
         finally:
             runlog.line(logging.INFO, "job group %s: %s in %.2f s", run.job_group_id,
-                        _word(rec.state.state), time.monotonic() - began)
+                        _word(outcome.state), time.monotonic() - began)
             runlog.close()
+            rec.state = outcome
             if self._listener is not None:
                 try:
                     self._listener(run.tag)
@@ -451,3 +455,18 @@ def _clear_thread_properties(spark) -> None:
 
 def _word(state: State) -> str:
     return {State.SUCCEEDED: "Complete", State.FAILED: "Failed", State.CANCELED: "Canceled"}.get(state, state.value)
+
+
+def build(settings: Any = None, spark: Any = None):
+    """The photon environment these settings ask for.
+
+    A given SparkSession (a test's, a notebook's) is shared in-process; otherwise
+    ``[environments.photon] isolation`` decides: "process" (the default) runs the session in a
+    worker process (``photon_process``), "inline" in this one.
+    """
+    own = getattr(getattr(settings, "environments", None), "photon", None)
+    if spark is None and getattr(own, "isolation", "inline") == "process":
+        from launcher.environments.photon_process import PhotonProcess
+
+        return PhotonProcess(settings)
+    return PhotonEnvironment(settings, spark=spark)
