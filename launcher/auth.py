@@ -19,12 +19,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from launcher.api.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from launcher.store import repo_datasets, repo_jobs, repo_users
-from launcher.store.models import ApiToken, ImportedDataset, JobGroup, User, WrangledDataset, utcnow
+from launcher.store.models import ApiToken, ImportedDataset, JobGroup, User, WrangledDataset, id_in_range, utcnow
 
 TOKEN_PREFIX = "lt_"  # makes a launcher token recognisable in a secret scanner
 TOKEN_BYTES = 32
@@ -129,6 +129,16 @@ def authenticate(s: Session, secret: str | None, *, now: datetime | None = None)
 
     Records last_used_at (at most once per LAST_USED_RESOLUTION); the caller commits.
     """
+    user, token_id = find_user(s, secret, now=now)
+    if token_id is not None:
+        record_use(s, token_id, now=now)
+    return user
+
+
+def find_user(s: Session, secret: str | None, *, now: datetime | None = None) -> tuple[User, int | None]:
+    """``authenticate`` without the write: the user, and the token's id when its last_used_at
+    is due to be recorded (``record_use``), else None. Reads only, so the API can check a
+    token on its event loop and hand the rare write to a thread."""
     if not secret:
         raise Unauthorized("this endpoint needs an API token: send 'Authorization: Bearer <token>' "
                            "(create one with `launcher tokens create NAME`)")
@@ -139,15 +149,17 @@ def authenticate(s: Session, secret: str | None, *, now: datetime | None = None)
         raise Unauthorized("the API token is not valid")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthorized("the API token has expired; create a new one")
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        # Conditional so that concurrent requests write it once.
-        s.execute(update(ApiToken).where(
-            ApiToken.id == token.id,
-            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_RESOLUTION),
-        ).values(last_used_at=now).execution_options(synchronize_session=False))
-        token.last_used_at = now
-    user = token.user
-    return user
+    due = token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
+    return token.user, (token.id if due else None)
+
+
+def record_use(s: Session, token_id: int, *, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    # Conditional so that concurrent requests write it once.
+    s.execute(update(ApiToken).where(
+        ApiToken.id == token_id,
+        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_RESOLUTION),
+    ).values(last_used_at=now).execution_options(synchronize_session=False))
 
 
 def authenticate_password(s: Session, name: str, password: str) -> User:
@@ -200,6 +212,42 @@ def require_job_group(s: Session, user: User, group_id: int, *, with_jobs: bool 
     if group is None or not (user.is_admin or group.creator_id == user.id):
         raise NotFound(f"job group {group_id} not found")
     return group
+
+
+# GET .../status is what clients poll, many at once while their jobs run: its whole check (the
+# token, its user, the group's owner) is one prepared statement instead of two ORM queries,
+# which made a poll cost a third of what it did.
+_STATUS_CHECK = (
+    select(ApiToken.id, ApiToken.token_hash, ApiToken.expires_at, ApiToken.last_used_at,
+           User.id, User.is_admin, JobGroup.creator_id, JobGroup.status)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(JobGroup, JobGroup.id == bindparam("group_id"))
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
+def job_group_status(engine: Engine, secret: str | None, group_id: int, *,
+                     now: datetime | None = None) -> tuple[str, int | None]:
+    """A job group's status for its creator (or an admin) with this token, and the token's id
+    when its use is due to be recorded (``record_use``). Unauthorized and NotFound as the other
+    routes answer them."""
+    if not secret:
+        raise Unauthorized("this endpoint needs an API token: send 'Authorization: Bearer <token>' "
+                           "(create one with `launcher tokens create NAME`)")
+    now = now or utcnow()
+    digest = token_hash(secret)
+    gid = group_id if id_in_range(group_id) else 0
+    with engine.connect() as conn:
+        row = conn.execute(_STATUS_CHECK, {"group_id": gid, "digest": digest}).first()
+    if row is None or not hmac.compare_digest(row[1], digest):
+        raise Unauthorized("the API token is not valid")
+    token_id, _, expires_at, last_used_at, user_id, is_admin, creator_id, status = row
+    if expires_at is not None and expires_at <= now:
+        raise Unauthorized("the API token has expired; create a new one")
+    if status is None or not (is_admin or creator_id == user_id):
+        raise NotFound(f"job group {group_id} not found")
+    due = last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
+    return status, (token_id if due else None)
 
 
 def require_job(s: Session, user: User, job_id: int):

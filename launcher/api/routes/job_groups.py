@@ -11,10 +11,11 @@ import logging
 import os
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from launcher import auth, translate
 from launcher.api import present
@@ -24,6 +25,7 @@ from launcher.api.errors import BadRequest, Conflict, ProfilingDataNotFound
 from launcher.api.job_group_rows import SavedGroup, insert_job_group
 from launcher.api.schemas import JobGroupCreate
 from launcher.store import repo_jobs
+from launcher.store.db import session_scope
 from launcher.store.models import JobGroup, Status, User
 
 log = logging.getLogger("launcher.api")
@@ -158,9 +160,18 @@ def get_group(group_id: int, s: Session = Depends(db), user: User = Depends(curr
     return present.job_group(g, list(g.jobs) if with_jobs else None)
 
 
-def get_status(group_id: int, s: Session = Depends(db), user: User = Depends(current_user)):
-    g = auth.require_job_group(s, user, group_id)
-    return JSONResponse(g.status)
+async def get_status(group_id: int, request: Request):
+    # async, one prepared read on the event loop: clients poll this, many at once.
+    status, token_id = auth.job_group_status(request.app.state.engine,
+                                             auth.bearer_secret(request.headers.get("authorization")), group_id)
+    if token_id is not None:
+        await run_in_threadpool(_record_use, request.app.state.ctx.sessions, token_id)
+    return JSONResponse(status)
+
+
+def _record_use(sessions, token_id: int) -> None:
+    with session_scope(sessions) as s:
+        auth.record_use(s, token_id)
 
 
 def get_jobs(group_id: int, s: Session = Depends(db), user: User = Depends(current_user)):
