@@ -210,14 +210,25 @@ class Dispatcher:
     def enqueue(self, job_group_id: int) -> None:
         """Queue a saved group (Created) for its environment; it shows Pending until it starts."""
         with session_scope(self.sessions) as s:
-            queued = dispatch_repo.mark_pending(s, job_group_id, "queued")
-            if queued is None:
-                raise KeyError(f"job group {job_group_id} does not exist")
-            if queued.execution not in self._queues and queued.status in (CREATED, PENDING):
-                self._fail_unavailable(s, repo.get_job_group(s, job_group_id, with_jobs=True))
-                return
-        if queued.status == PENDING:  # queued now, or already (a repeated enqueue queues once)
-            self._add_to_queue(job_group_id, queued.execution)
+            queued = self.mark_queued(s, job_group_id)
+        self.queue(queued)
+
+    def mark_queued(self, s, job_group_id: int) -> dispatch_repo.Queued | None:
+        """The store half of ``enqueue``, in the caller's transaction (POST saves the group and
+        marks it Pending in one write transaction); after the commit, ``queue`` the answer.
+        None: nothing to queue (the environment is not available and the group was Failed)."""
+        queued = dispatch_repo.mark_pending(s, job_group_id, "queued")
+        if queued is None:
+            raise KeyError(f"job group {job_group_id} does not exist")
+        if queued.execution not in self._queues and queued.status in (CREATED, PENDING):
+            self._fail_unavailable(s, repo.get_job_group(s, job_group_id, with_jobs=True))
+            return None
+        return dataclasses.replace(queued, job_group_id=job_group_id)
+
+    def queue(self, queued: dispatch_repo.Queued | None) -> None:
+        """The memory half of ``enqueue``, once ``mark_queued``'s transaction has committed."""
+        if queued is not None and queued.status == PENDING:  # a repeated enqueue queues once
+            self._add_to_queue(queued.job_group_id, queued.execution)
 
     def cancel(self, job_group_id: int) -> None:
         """Queued: Canceled at once. Running: stopped where it runs, then Canceled."""

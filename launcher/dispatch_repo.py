@@ -24,6 +24,7 @@ class Queued:
     execution: str
     status: str  # the group's status after the call
     changed: bool  # whether this call moved it Created -> Pending
+    job_group_id: int | None = None
 
 
 def mark_pending(s: Session, job_group_id: int, message: str, now: datetime | None = None) -> Queued | None:

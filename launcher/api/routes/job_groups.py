@@ -71,6 +71,14 @@ def submit(c: AppContext, s: Session, user: User, body: JobGroupCreate,
             idempotency_key=idempotency_key, job_types=plan.job_types(),
             write_settings=[dict(ws) for ws in plan.writesettings], output_path=translate.concrete_path,
             spec_path=lambda gid: specs_dir / f"{gid}.json", last_run=plan.last_run())
+        # The spec is on disk before the group is committed Pending: whatever reads a queued
+        # group (the dispatcher, a restarted launcher) finds it. One write transaction per POST:
+        # under load each transaction waits its turn for the store's one writer.
+        spec = translate.build_spec(plan, saved.id, saved.job_ids,
+                                    result_uri=str(Path(c.settings.results_dir) / f"{saved.id}.json"),
+                                    run_as=user.name)
+        write_atomically(specs_dir / f"{saved.id}.json", spec.to_json())
+        queued = c.dispatcher.mark_queued(s, saved.id)
         s.commit()
     except IntegrityError:
         # The same key from a concurrent request won the race: answer with its group.
@@ -79,13 +87,7 @@ def submit(c: AppContext, s: Session, user: User, body: JobGroupCreate,
         if earlier is None:
             raise
         return _replay(earlier, request_doc, idempotency_key, s)
-    # The spec is written after the commit (the store's write lock is not held over file I/O)
-    # and before the dispatcher hears of the group.
-    spec = translate.build_spec(plan, saved.id, saved.job_ids,
-                                result_uri=str(Path(c.settings.results_dir) / f"{saved.id}.json"),
-                                run_as=user.name)
-    write_atomically(specs_dir / f"{saved.id}.json", spec.to_json())
-    c.dispatcher.enqueue(saved.id)
+    c.dispatcher.queue(queued)
     return saved, saved.job_ids, True
 
 
