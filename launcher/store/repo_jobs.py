@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from launcher.store.models import (
     JOB_TYPES,
@@ -169,7 +170,12 @@ def _set_status(s: Session, model, row, status: Status | str, *, message: str | 
         job_id = None if model is JobGroup else row.id
         s.add(JobEvent(job_group_id=group_id, job_id=job_id, status=status.value, message=message, at=now))
         s.flush()
-    s.refresh(row)
+        # The row now holds what the UPDATE wrote: set it here rather than read the row back
+        # (a SELECT of every column, request and profile documents included, per change).
+        for key, value in values.items():
+            set_committed_value(row, key, (row.started_at or now) if key == "started_at" else value)
+    else:
+        s.refresh(row)  # someone else moved it: read what it is now
     return changed
 
 
