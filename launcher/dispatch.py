@@ -6,8 +6,9 @@ Life of a job group (every change recorded in ``job_events`` with its time):
                           |                                |
                           +--cancel--> Canceled            +--cancel--> env.cancel -> Canceled
 
-Request threads only call ``enqueue`` and ``cancel``; both are a short write to the store plus a
-note for the dispatcher's one background thread, which does all talking to environments
+Request threads only call ``enqueue`` (or its halves ``mark_queued`` in their own transaction,
+then ``queue``) and ``cancel``; both are a short write to the store plus a note for the
+dispatcher's one background thread, which does all talking to environments
 (submit, poll, cancel, result): a slow environment can never hold up a request.
 
 Time for polling comes from an injected ``clock``; ``step()`` is one pass of the loop and
