@@ -31,6 +31,8 @@ TOKEN_BYTES = 32
 # last_used_at is written at most this often per token: one write per request would make
 # every GET a write transaction.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+# The pages' login cookie (launcher/pages): an HttpOnly, SameSite=Strict copy of a token.
+PAGE_COOKIE = "launcher_token"
 # A longer lifetime is "never expires" in all but name (leave it out for that), and a number
 # far larger overflows the date arithmetic instead of being refused.
 MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600

@@ -297,6 +297,7 @@ def test_health_needs_no_token_and_every_answer_has_a_request_id(srv):
     assert r.status_code == 200 and r.headers["X-Request-Id"]
     doc = srv.call("GET", "/openapi.json", "ann")
     assert doc.status_code == 200
+    assert srv.call("GET", "/openapi.json").status_code == 401  # only /health is open
     # Every endpoint of the contract, whatever its path parameters are called.
     paths = {re.sub(r"\{[^}]+\}", "{}", p): ops for p, ops in doc.json()["paths"].items()}
     for v in ("v3", "v4"):

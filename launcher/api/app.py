@@ -26,7 +26,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from launcher.api import errors
 from launcher.api.context import AppContext
 from launcher.api.errors import ApiError, PayloadTooLarge, UnsupportedMediaType
-from launcher.api.routes import api_tokens, health, imported_datasets, job_groups, jobs, wrangled_datasets
+from launcher.api.routes import (
+    api_document,
+    api_tokens,
+    health,
+    imported_datasets,
+    job_groups,
+    jobs,
+    wrangled_datasets,
+)
 from launcher.api.schemas import BODY_MODELS, accepted_fields
 
 log = logging.getLogger("launcher.api")
@@ -90,12 +98,14 @@ def create_app(settings: Any = None, dispatcher: Any = None, *, spark: Any = Non
                     "on Spark and Databricks. Every endpoint but GET /health needs "
                     "`Authorization: Bearer <token>`.",
         lifespan=lifespan,
+        # Served by routes/api_document.py, behind a token; no Swagger UI (its script is on a CDN).
+        openapi_url=None, docs_url=None, redoc_url=None,
     )
     app.state.ctx = AppContext(settings=settings, sessions=sessions, dispatcher=dispatcher,
                                base_dir=base_dir or os.getcwd())
     app.state.engine = engine
     install_error_handlers(app)
-    for module in (health, job_groups, jobs, imported_datasets, wrangled_datasets, api_tokens):
+    for module in (health, job_groups, jobs, imported_datasets, wrangled_datasets, api_tokens, api_document):
         app.include_router(module.router)
     _include_pages(app)
     app.add_middleware(RequestGuard, max_body_bytes=int(settings.max_body_bytes))

@@ -24,7 +24,7 @@ from launcher.store.models import JobGroup, User
 
 router = APIRouter(include_in_schema=False)
 
-COOKIE = "launcher_token"
+COOKIE = auth.PAGE_COOKIE
 PAGE_LIMIT = 200
 
 
