@@ -123,6 +123,35 @@ def stage_progress(stages: list[tuple[int, int]]) -> int | None:
     return min(99, int(100 * done / total))
 
 
+def ended_per_result(doc: dict | None) -> RunState | None:
+    """How a run ended per its result document; None when it has none or it is not final."""
+    if doc is not None and doc.get("status") in ("Complete", "Failed", "Canceled"):
+        return state_of_result(doc)
+    return None
+
+
+def read_result(uri: str | None, session=None) -> dict | None:
+    """A run's result document, None while there is none. ``session()`` gives the SparkSession
+    for a URI that is not a local file."""
+    if not uri:
+        return None
+    from spark_jobs import fs
+
+    try:
+        fsys = fs.for_path(uri, None if fs.is_local(uri) else session())
+        if not fsys.exists(uri):
+            return None
+        return json.loads(fsys.read_bytes(uri))
+    except (OSError, ValueError) as e:
+        log.warning("result document %s unreadable: %s", uri, e)
+        return None
+
+
+def run_log(handle: Handle, start: int, size: int) -> list[str]:
+    path = handle.data.get("logPath")
+    return read_lines(path, start, size) if path else []
+
+
 def read_lines(path: str | os.PathLike, start: int, size: int) -> list[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -298,23 +327,10 @@ class PhotonEnvironment:
         self._cancel_spark(handle.tag)
 
     def logs(self, handle: Handle, start: int, size: int) -> list[str]:
-        path = handle.data.get("logPath")
-        return read_lines(path, start, size) if path else []
+        return run_log(handle, start, size)
 
     def result(self, handle: Handle) -> dict | None:
-        uri = handle.data.get("resultUri")
-        if not uri:
-            return None
-        from spark_jobs import fs
-
-        try:
-            fsys = fs.for_path(uri, None if fs.is_local(uri) else self.session(timeout=30))
-            if not fsys.exists(uri):
-                return None
-            return json.loads(fsys.read_bytes(uri))
-        except (OSError, ValueError) as e:
-            log.warning("result document %s unreadable: %s", uri, e)
-            return None
+        return read_result(handle.data.get("resultUri"), lambda: self.session(timeout=30))
 
     def recover(self, handle: Handle) -> RunState:
         rec = self._runs.get(handle.tag)
@@ -325,10 +341,7 @@ class PhotonEnvironment:
     def _unknown(self, handle: Handle) -> RunState:
         # Not a run of this process: the process that ran it is gone. If it got as far as its
         # result document, that says how it ended; otherwise the work died with the process.
-        doc = self.result(handle)
-        if doc is not None and doc.get("status") in ("Complete", "Failed", "Canceled"):
-            return state_of_result(doc)
-        return RunState(State.FAILED, RESTART_MESSAGE)
+        return ended_per_result(self.result(handle)) or RunState(State.FAILED, RESTART_MESSAGE)
 
     # -- optional extensions the dispatcher uses when present -------------------------------
     def set_listener(self, listener) -> None:

@@ -14,7 +14,6 @@ before a launcher restart ends Failed with photon's restart message, as in-proce
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import signal
@@ -27,7 +26,7 @@ from multiprocessing.connection import Connection
 from typing import Any, ClassVar
 
 from launcher.environments.base import Handle, Run, RunState, State
-from launcher.environments.photon import NAME, RESTART_MESSAGE, read_lines, state_of_result
+from launcher.environments.photon import NAME, RESTART_MESSAGE, ended_per_result, read_result, run_log
 
 log = logging.getLogger("launcher.photon")
 
@@ -235,25 +234,15 @@ class PhotonProcess:
                 pass
 
     def logs(self, handle: Handle, start: int, size: int) -> list[str]:
-        path = handle.data.get("logPath")
-        return read_lines(path, start, size) if path else []
+        return run_log(handle, start, size)
 
     def result(self, handle: Handle) -> dict | None:
         from spark_jobs import fs
 
         uri = handle.data.get("resultUri")
-        if not uri:
-            return None
-        if fs.is_local(uri):  # a file: no need to ask the worker (which may be gone)
-            try:
-                with open(fs.local_path(uri), "rb") as f:
-                    return json.loads(f.read())
-            except FileNotFoundError:
-                return None
-            except (OSError, ValueError) as e:
-                log.warning("result document %s unreadable: %s", uri, e)
-                return None
-        return self._current(start=True).call("result", handle)
+        if uri and not fs.is_local(uri):  # needs the worker's Spark (Hadoop file systems)
+            return self._current(start=True).call("result", handle)
+        return read_result(uri)  # a file: read here, even when the worker is gone
 
     def set_listener(self, listener) -> None:
         self._listener = listener
@@ -275,7 +264,4 @@ class PhotonProcess:
             message = f"{why} while this run was in it; run it again"
         else:
             message = RESTART_MESSAGE
-        doc = self.result(handle)
-        if doc is not None and doc.get("status") in ("Complete", "Failed", "Canceled"):
-            return state_of_result(doc)
-        return RunState(State.FAILED, message)
+        return ended_per_result(self.result(handle)) or RunState(State.FAILED, message)
