@@ -1,10 +1,16 @@
 """Profiling against the transform-and-write it follows, and against ydata-profiling.
 
-Figures (median of --repeat runs in one warm session):
-- T_job: run_job on N rows x 8 columns (csv -> settype x 4 -> parquet), profiler off;
+Figures, in one session: each case runs once cold (timed for the record), then the two take
+turns (``bench.take_turns``: one more warm-up run each, then --repeat rounds of one run each, so
+a burst of load from elsewhere on the machine hits both alike); medians of wall seconds and of
+CPU seconds (driver JVM, where the local executors run, plus this process):
+- T_job: run_job on N rows x 8 columns (csv -> 3 settype steps over 5 columns -> parquet),
+  profiler off;
 - T_profile: the profile job (spark_jobs.column_profile) on that job's typed output, cached as the
   runner caches a target that is both written and profiled;
-- ratio T_profile / T_job (target <= 0.5);
+- ratio T_profile / T_job (target <= 0.5), wall and CPU;
+- the cold runs, for the record: both pay for JIT compilation there, the profile more (its
+  queries' code is new to the JVM; the job's csv and parquet code ran while writing the input);
 - ydata-profiling's minimal mode on the same data in pandas (in its own virtualenv,
   .venv-ydata, created on first use: it pins numpy below what pyspark here uses), and its ratio
   to T_profile.
@@ -73,15 +79,6 @@ def spec_for(src: str, out: str, result: str) -> dict:
     }
 
 
-def _median(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def _ydata_seconds(parquet_dir: str) -> float | None:
     py = YDATA_VENV / "bin" / "python"
     if not py.exists():
@@ -105,24 +102,40 @@ def main(argv: list[str] | None = None, spark=None) -> dict:
     from spark_jobs import run_job
     from spark_jobs.column_profile import profile_dataframe
 
-    from bench import session
+    from bench import cpu_clock, session, take_turns
 
     spark = spark or session()
     work = tempfile.mkdtemp(prefix="bench-profile-")
     try:
-        src, out = f"{work}/input", f"{work}/out"
+        src, out, typed_dir = f"{work}/input", f"{work}/out", f"{work}/typed"
         make_input(spark, args.rows, src)
         spec = spec_for(src, out, f"{work}/result.json")
-        run_job(spec, spark)  # warm-up: first-run JIT and file listing caches
-        t_job = _median(lambda: run_job(spec, spark), args.repeat)
-
-        typed = spark.read.parquet(out).persist()
+        t = time.perf_counter()
+        run_job(spec, spark)
+        first_job = time.perf_counter() - t
+        # The profile reads its own copy: the job rewrites `out` on every turn.
+        shutil.copytree(out, typed_dir)
+        typed = spark.read.parquet(typed_dir).persist()
         typed.count()
-        t_profile = _median(lambda: profile_dataframe(typed, {}), args.repeat)
-        typed.unpersist()
+        t = time.perf_counter()
+        profile_dataframe(typed, {})
+        first_profile = time.perf_counter() - t
 
+        wall, cpu = take_turns({
+            "job": lambda: run_job(spec, spark),
+            "profile": lambda: profile_dataframe(typed, {}),
+        }, args.repeat, cpu_clock(spark))
+        typed.unpersist()
+        t_job, t_profile = statistics.median(wall["job"]), statistics.median(wall["profile"])
         figures = {"rows": args.rows, "job_s": round(t_job, 3), "profile_s": round(t_profile, 3),
                    "profile_over_job": round(t_profile / t_job, 3)}
+        if cpu["job"]:
+            c_job, c_profile = statistics.median(cpu["job"]), statistics.median(cpu["profile"])
+            figures.update({"job_cpu_s": round(c_job, 2), "profile_cpu_s": round(c_profile, 2),
+                            "profile_over_job_cpu": round(c_profile / c_job, 3)})
+        figures.update({"first_job_s": round(first_job, 2), "first_profile_s": round(first_profile, 2),
+                        "profile_runs_s": [round(x, 2) for x in wall["profile"]],
+                        "job_runs_s": [round(x, 2) for x in wall["job"]]})
         if not args.no_ydata:
             t_ydata = _ydata_seconds(out)
             if t_ydata is not None:
