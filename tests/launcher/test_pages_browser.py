@@ -167,6 +167,9 @@ def test_job_results_and_profile_pages(server, storage_root):
             first_bar = city.locator("svg[aria-label='top values'] g").first
             assert first_bar.locator("text").first.text_content() == top_city
             assert _num(first_bar.locator("text").last.text_content()) == top_count
+            # Text columns' distinct counts are exact (no ≈); number columns' are estimates.
+            assert _num(city.locator("[data-stat=distinct]").inner_text()) == len({r["city"] for r in rows})
+            assert price.locator("[data-stat='distinct ≈']").count() == 1
             page.screenshot(path=str(ARTIFACTS / "profile.png"), full_page=True)
 
             # Bob's profile page is not Alice's to see.
