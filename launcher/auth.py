@@ -141,18 +141,29 @@ def find_user(s: Session, secret: str | None, *, now: datetime | None = None) ->
     """``authenticate`` without the write: the user, and the token's id when its last_used_at
     is due to be recorded (``record_use``), else None. Reads only, so the API can check a
     token on its event loop and hand the rare write to a thread."""
+    digest, now = _digest_of(secret), now or utcnow()
+    token = repo_users.find_token(s, digest)
+    found = None if token is None else (token.token_hash, token.expires_at, token.last_used_at)
+    due = _check_token(found, digest, now)
+    return token.user, (token.id if due else None)
+
+
+def _digest_of(secret: str | None) -> str:
     if not secret:
         raise Unauthorized("this endpoint needs an API token: send 'Authorization: Bearer <token>' "
                            "(create one with `launcher tokens create NAME`)")
-    now = now or utcnow()
-    digest = token_hash(secret)
-    token = repo_users.find_token(s, digest)
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
+    return token_hash(secret)
+
+
+def _check_token(found: tuple | None, digest: str, now: datetime) -> bool:
+    """The rules for a stored token ``(hash, expires_at, last_used_at)`` looked up by ``digest``:
+    Unauthorized when unknown or expired; else whether its last use is due to be recorded."""
+    if found is None or not hmac.compare_digest(found[0], digest):
         raise Unauthorized("the API token is not valid")
-    if token.expires_at is not None and token.expires_at <= now:
+    _, expires_at, last_used_at = found
+    if expires_at is not None and expires_at <= now:
         raise Unauthorized("the API token has expired; create a new one")
-    due = token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
-    return token.user, (token.id if due else None)
+    return last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
 
 
 def record_use(s: Session, token_id: int, *, now: datetime | None = None) -> None:
@@ -233,22 +244,14 @@ def job_group_status(engine: Engine, secret: str | None, group_id: int, *,
     """A job group's status for its creator (or an admin) with this token, and the token's id
     when its use is due to be recorded (``record_use``). Unauthorized and NotFound as the other
     routes answer them."""
-    if not secret:
-        raise Unauthorized("this endpoint needs an API token: send 'Authorization: Bearer <token>' "
-                           "(create one with `launcher tokens create NAME`)")
-    now = now or utcnow()
-    digest = token_hash(secret)
+    digest, now = _digest_of(secret), now or utcnow()
     gid = group_id if id_in_range(group_id) else 0
     with engine.connect() as conn:
         row = conn.execute(_STATUS_CHECK, {"group_id": gid, "digest": digest}).first()
-    if row is None or not hmac.compare_digest(row[1], digest):
-        raise Unauthorized("the API token is not valid")
-    token_id, _, expires_at, last_used_at, user_id, is_admin, creator_id, status = row
-    if expires_at is not None and expires_at <= now:
-        raise Unauthorized("the API token has expired; create a new one")
+    due = _check_token(None if row is None else (row[1], row[2], row[3]), digest, now)
+    token_id, _, _, _, user_id, is_admin, creator_id, status = row
     if status is None or not (is_admin or creator_id == user_id):
         raise NotFound(f"job group {group_id} not found")
-    due = last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
     return status, (token_id if due else None)
 
 
